@@ -1,0 +1,16 @@
+//! The Abacus data directory: schemas as folders, tables as Delta Lake tables, views in a catalog file.
+
+mod error;
+mod history;
+mod layout;
+mod tables;
+mod views;
+
+pub use error::{Error, Result};
+pub use history::HistoryEntry;
+pub use layout::{validate_name, DataDir, DEFAULT_SCHEMA};
+pub use tables::{Catalog, TableVersion, WriteOutcome};
+pub use views::ViewStore;
+
+/// Re-exported so the engine names exactly the Delta version the catalog writes with.
+pub use deltalake;

@@ -1,0 +1,410 @@
+//! Delta tables: open (cached, caught up on every use), create, write, delete, update, restore, drop.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use datafusion::catalog::Session;
+use datafusion::logical_expr::LogicalPlan;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableError};
+use url::Url;
+
+use crate::history::{commit_info, HistoryEntry};
+use crate::layout::{validate_name, DataDir};
+use crate::views::ViewStore;
+use crate::{Error, Result};
+
+/// Which state of a table a read sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableVersion {
+    Latest,
+    Version(u64),
+    /// The last version committed at or before this instant.
+    AsOf(DateTime<Utc>),
+}
+
+/// What a committed write did: the version it created and the rows it touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub version: u64,
+    pub rows: u64,
+}
+
+/// The data directory's tables and views. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Catalog {
+    dir: DataDir,
+    views: ViewStore,
+    /// Loaded logs, so a query replays only the commits made since the last one.
+    cache: Mutex<HashMap<PathBuf, DeltaTable>>,
+}
+
+fn qualified(schema: &str, table: &str) -> String {
+    format!("{schema}.{table}")
+}
+
+impl Catalog {
+    /// Opens (creating when missing) the data directory at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let dir = DataDir::create(root)?;
+        let views = ViewStore::new(dir.catalog_file());
+        Ok(Self {
+            dir,
+            views,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.root()
+    }
+
+    pub fn views(&self) -> &ViewStore {
+        &self.views
+    }
+
+    pub fn schema_names(&self) -> Vec<String> {
+        self.dir.schema_names()
+    }
+
+    pub fn schema_exists(&self, schema: &str) -> bool {
+        self.dir.schema_exists(schema)
+    }
+
+    pub fn table_names(&self, schema: &str) -> Vec<String> {
+        self.dir.table_names(schema)
+    }
+
+    pub fn table_exists(&self, schema: &str, table: &str) -> bool {
+        self.dir.table_exists(schema, table)
+    }
+
+    pub fn create_schema(&self, schema: &str, if_not_exists: bool) -> Result<()> {
+        validate_name(schema)?;
+        if self.dir.schema_exists(schema) {
+            return if if_not_exists {
+                Ok(())
+            } else {
+                Err(Error::SchemaExists(schema.to_string()))
+            };
+        }
+        let path = self.dir.schema_path(schema);
+        std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Returns whether the schema existed.
+    pub fn drop_schema(&self, schema: &str, if_exists: bool, cascade: bool) -> Result<bool> {
+        if !self.dir.schema_exists(schema) {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(Error::SchemaNotFound(schema.to_string()))
+            };
+        }
+        let tables = self.table_names(schema);
+        let views = self.views.names(schema)?;
+        if !cascade && (!tables.is_empty() || !views.is_empty()) {
+            return Err(Error::SchemaNotEmpty(schema.to_string()));
+        }
+        for view in views {
+            self.views.remove(schema, &view)?;
+        }
+        let path = self.dir.schema_path(schema);
+        self.forget_under(&path);
+        std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(true)
+    }
+
+    fn check_schema(&self, schema: &str) -> Result<()> {
+        if self.dir.schema_exists(schema) {
+            Ok(())
+        } else {
+            Err(Error::SchemaNotFound(schema.to_string()))
+        }
+    }
+
+    fn table_url(&self, schema: &str, table: &str) -> Result<Url> {
+        let path = self.dir.table_path(schema, table);
+        Url::from_directory_path(&path).map_err(|()| {
+            Error::InvalidName(
+                path.display().to_string(),
+                "the data directory path cannot be turned into a URL",
+            )
+        })
+    }
+
+    fn forget_under(&self, prefix: &Path) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|path, _| !path.starts_with(prefix));
+    }
+
+    /// The table at its latest committed version (including commits by other processes).
+    pub async fn table(&self, schema: &str, table: &str) -> Result<DeltaTable> {
+        self.table_at(schema, table, TableVersion::Latest).await
+    }
+
+    pub async fn table_at(
+        &self,
+        schema: &str,
+        table: &str,
+        version: TableVersion,
+    ) -> Result<DeltaTable> {
+        let name = qualified(schema, table);
+        if !self.dir.table_exists(schema, table) {
+            return Err(Error::TableNotFound(name));
+        }
+        let path = self.dir.table_path(schema, table);
+        let cached = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.get(&path).cloned()
+        };
+        let mut delta = match cached {
+            Some(t) => t,
+            None => self.load_fresh(schema, table).await?,
+        };
+        if delta.update_incremental(None).await.is_err() {
+            // The log moved backwards (dropped and recreated elsewhere): start over.
+            delta = self.load_fresh(schema, table).await?;
+        }
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.insert(path, delta.clone());
+        }
+        match version {
+            TableVersion::Latest => Ok(delta),
+            TableVersion::Version(v) => {
+                let latest = delta.version().unwrap_or(0);
+                if v > latest {
+                    return Err(Error::VersionNotFound {
+                        table: name,
+                        version: v as i64,
+                        reason: format!("the latest version is {latest}"),
+                    });
+                }
+                delta
+                    .load_version(v)
+                    .await
+                    .map_err(|e| Error::VersionNotFound {
+                        table: name,
+                        version: v as i64,
+                        reason: e.to_string(),
+                    })?;
+                Ok(delta)
+            }
+            TableVersion::AsOf(ts) => {
+                delta
+                    .load_with_datetime(ts)
+                    .await
+                    .map_err(|e| Error::delta(&name, e))?;
+                Ok(delta)
+            }
+        }
+    }
+
+    async fn load_fresh(&self, schema: &str, table: &str) -> Result<DeltaTable> {
+        let url = self.table_url(schema, table)?;
+        let mut t = DeltaTable::try_from_url(url)
+            .await
+            .map_err(|e| Error::delta(&qualified(schema, table), e))?;
+        if t.version().is_none() {
+            t.load()
+                .await
+                .map_err(|e| Error::delta(&qualified(schema, table), e))?;
+        }
+        Ok(t)
+    }
+
+    /// Creates `schema.table` from `input` (its schema, and its rows when it has any) in one
+    /// commit. A failure leaves no folder behind.
+    pub async fn create_table(
+        &self,
+        schema: &str,
+        table: &str,
+        input: LogicalPlan,
+        session: Arc<dyn Session>,
+    ) -> Result<WriteOutcome> {
+        validate_name(table)?;
+        self.check_schema(schema)?;
+        let name = qualified(schema, table);
+        if self.dir.table_exists(schema, table) {
+            return Err(Error::TableExists(name));
+        }
+        let path = self.dir.table_path(schema, table);
+        let existed_before = path.exists();
+        std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        let result = async {
+            let url = self.table_url(schema, table)?;
+            let fresh = DeltaTable::try_from_url(url)
+                .await
+                .map_err(|e| Error::delta(&name, e))?;
+            let written = fresh
+                .write(Vec::new())
+                .with_input_plan(input)
+                .with_session_state(session)
+                .with_save_mode(SaveMode::ErrorIfExists)
+                .with_table_name(table)
+                .await
+                .map_err(|e| match e {
+                    DeltaTableError::Transaction { .. } => Error::TableExists(name.clone()),
+                    e => Error::delta(&name, e),
+                })?;
+            self.outcome(&name, &written, "num_added_rows").await
+        }
+        .await;
+        if result.is_err() && !existed_before && !path.join("_delta_log").is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        result
+    }
+
+    /// Appends the rows `input` produces, in one commit.
+    pub async fn append(
+        &self,
+        schema: &str,
+        table: &str,
+        input: LogicalPlan,
+        session: Arc<dyn Session>,
+    ) -> Result<WriteOutcome> {
+        let name = qualified(schema, table);
+        let delta = self.table(schema, table).await?;
+        let written = delta
+            .write(Vec::new())
+            .with_input_plan(input)
+            .with_session_state(session)
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(|e| Error::delta(&name, e))?;
+        self.remember(schema, table, &written);
+        self.outcome(&name, &written, "num_added_rows").await
+    }
+
+    /// Deletes the rows matching `predicate` (every row when `None`), in one commit.
+    /// `rows` is `None` when Delta could not count them (whole files removed by a truncate).
+    pub async fn delete(
+        &self,
+        schema: &str,
+        table: &str,
+        predicate: Option<String>,
+        session: Arc<dyn Session>,
+    ) -> Result<(u64, Option<u64>)> {
+        let name = qualified(schema, table);
+        let delta = self.table(schema, table).await?;
+        let mut builder = delta.delete().with_session_state(session);
+        if let Some(p) = predicate {
+            builder = builder.with_predicate(p);
+        }
+        let (written, metrics) = builder.await.map_err(|e| Error::delta(&name, e))?;
+        self.remember(schema, table, &written);
+        Ok((
+            written.version().unwrap_or(0),
+            metrics.num_deleted_rows.map(|n| n as u64),
+        ))
+    }
+
+    /// Sets `assignments` (column, SQL expression) on the rows matching `predicate`, in one commit.
+    pub async fn update(
+        &self,
+        schema: &str,
+        table: &str,
+        assignments: Vec<(String, String)>,
+        predicate: Option<String>,
+        session: Arc<dyn Session>,
+    ) -> Result<WriteOutcome> {
+        let name = qualified(schema, table);
+        let delta = self.table(schema, table).await?;
+        let mut builder = delta.update().with_session_state(session);
+        for (column, value) in assignments {
+            builder = builder.with_update(column, value);
+        }
+        if let Some(p) = predicate {
+            builder = builder.with_predicate(p);
+        }
+        let (written, metrics) = builder.await.map_err(|e| Error::delta(&name, e))?;
+        self.remember(schema, table, &written);
+        Ok(WriteOutcome {
+            version: written.version().unwrap_or(0),
+            rows: metrics.num_updated_rows as u64,
+        })
+    }
+
+    /// Makes `version` the table's current state again, as a new commit.
+    pub async fn restore(&self, schema: &str, table: &str, version: u64) -> Result<u64> {
+        let name = qualified(schema, table);
+        let delta = self.table(schema, table).await?;
+        let latest = delta.version().unwrap_or(0);
+        if version > latest {
+            return Err(Error::VersionNotFound {
+                table: name,
+                version: version as i64,
+                reason: format!("the latest version is {latest}"),
+            });
+        }
+        let (written, _metrics) = delta
+            .restore()
+            .with_version_to_restore(version)
+            .await
+            .map_err(|e| Error::delta(&name, e))?;
+        self.remember(schema, table, &written);
+        Ok(written.version().unwrap_or(0))
+    }
+
+    /// Removes the table's folder, data and log together. Returns whether it existed.
+    pub fn drop_table(&self, schema: &str, table: &str, if_exists: bool) -> Result<bool> {
+        if !self.dir.table_exists(schema, table) {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(Error::TableNotFound(qualified(schema, table)))
+            };
+        }
+        let path = self.dir.table_path(schema, table);
+        self.forget_under(&path);
+        // Drop the log first so that a crash half-way leaves "no table", never a torn one.
+        let log = path.join("_delta_log");
+        std::fs::remove_dir_all(&log).map_err(|e| Error::io(&log, e))?;
+        std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(true)
+    }
+
+    /// Every commit, newest first.
+    pub async fn history(&self, schema: &str, table: &str) -> Result<Vec<HistoryEntry>> {
+        let name = qualified(schema, table);
+        let delta = self.table(schema, table).await?;
+        let latest = delta.version().unwrap_or(0);
+        let store = delta.log_store();
+        let mut entries = Vec::new();
+        for version in (0..=latest).rev() {
+            match commit_info(store.as_ref(), version)
+                .await
+                .map_err(|e| Error::delta(&name, e))?
+            {
+                Some(info) => entries.push(HistoryEntry::from_commit(version, info)),
+                // Older commits may have been cleaned up by log retention.
+                None => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    fn remember(&self, schema: &str, table: &str, delta: &DeltaTable) {
+        let path = self.dir.table_path(schema, table);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(path, delta.clone());
+    }
+
+    async fn outcome(&self, name: &str, delta: &DeltaTable, metric: &str) -> Result<WriteOutcome> {
+        let version = delta.version().unwrap_or(0);
+        let info = commit_info(delta.log_store().as_ref(), version)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        let rows = info
+            .as_ref()
+            .and_then(|i| i.info.get("operationMetrics"))
+            .and_then(|m| m.get(metric))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        Ok(WriteOutcome { version, rows })
+    }
+}

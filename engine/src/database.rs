@@ -1,0 +1,52 @@
+//! `Database`: the catalog plus the runtime every session of this process shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use abacus_catalog::Catalog;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+
+use crate::{Result, Session};
+
+/// Engine settings. Front ends fill it from flags, then `ABACUS_*` variables, then defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Parallelism of query plans; `None` uses every core.
+    pub target_partitions: Option<usize>,
+    /// Rows per Arrow batch; `None` keeps DataFusion's default (8192).
+    pub batch_size: Option<usize>,
+}
+
+/// An open data directory. Create sessions from it; clone it freely.
+#[derive(Clone)]
+pub struct Database {
+    catalog: Arc<Catalog>,
+    runtime: Arc<RuntimeEnv>,
+    config: Config,
+}
+
+impl Database {
+    /// Opens the data directory at `path`, creating it (with schema `public`) when missing.
+    pub fn open(path: impl Into<PathBuf>, config: Config) -> Result<Self> {
+        let catalog = Arc::new(Catalog::open(path)?);
+        let runtime = RuntimeEnvBuilder::new().build_arc()?;
+        Ok(Self {
+            catalog,
+            runtime,
+            config,
+        })
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A new session: its own settings and DataFusion context, the shared runtime and catalog.
+    pub fn session(&self) -> Session {
+        Session::new(self.catalog.clone(), self.runtime.clone(), &self.config)
+    }
+}

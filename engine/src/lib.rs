@@ -1,0 +1,25 @@
+//! The Abacus engine: a `Database` over the catalog and a `Session` that runs SQL on DataFusion.
+
+mod copy;
+mod database;
+mod ddl;
+pub mod demo;
+mod dml;
+mod error;
+mod extensions;
+mod load_error;
+mod names;
+mod output;
+mod provider;
+mod session;
+mod split;
+mod versioned;
+
+pub use database::{Config, Database};
+pub use error::{Error, Result};
+pub use output::Output;
+pub use session::Session;
+pub use split::{split_statements, statement_is_complete};
+
+/// Re-exported so front ends format Arrow data with the engine's exact version.
+pub use datafusion;

@@ -1,0 +1,129 @@
+//! The `abacus` command: REPL, one-shot SQL (`-c`, `-f`, stdin) and `demo`.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use abacus_engine::{demo, Config, Database};
+use abacus_repl::{run_script, Format, Repl};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  abacus --demo                                   REPL on ./abacus-data with the demo datasets
+  abacus -c \"SELECT count(*) FROM payments.transactions\" --format json
+  abacus --data /srv/abacus -f load.sql           run a script
+  echo \"SELECT 1\" | abacus                        SQL on stdin
+  abacus demo --scale 0.1                         (re)write the demo datasets, 10 % size";
+
+#[derive(Parser)]
+#[command(name = "abacus", version, about = "Abacus: an embedded analytics database on Delta Lake", after_help = EXAMPLES)]
+struct Cli {
+    /// Data directory holding the schemas and Delta tables.
+    #[arg(
+        long,
+        env = "ABACUS_DATA",
+        default_value = "./abacus-data",
+        global = true
+    )]
+    data: PathBuf,
+    /// Run these SQL statements (separated by ';') and exit.
+    #[arg(short = 'c', long = "command", conflicts_with = "file")]
+    command: Option<String>,
+    /// Run the statements in this file and exit.
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json", "ndjson"])]
+    format: String,
+    /// Create the demo datasets first when they are missing.
+    #[arg(long)]
+    demo: bool,
+    /// Query parallelism (default: all cores).
+    #[arg(long, env = "ABACUS_THREADS")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    sub: Option<Sub>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Write the demo datasets (payments, marketplace, learning), replacing earlier copies.
+    Demo {
+        /// Size factor: 1 writes about a million rows in all.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("ERROR: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ABACUS_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("error,buoyant_kernel=off,deltalake_core=off")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let format: Format = cli.format.parse().map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let config = Config {
+        target_partitions: cli.threads,
+        ..Config::default()
+    };
+    let db = Database::open(&cli.data, config)
+        .with_context(|| format!("cannot open data directory {}", cli.data.display()))?;
+
+    if let Some(Sub::Demo { scale }) = cli.sub {
+        let report = rt.block_on(demo::generate(&db, scale, demo::Mode::Replace))?;
+        eprintln!("{report}");
+        return Ok(());
+    }
+    if cli.demo {
+        let report = rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;
+        if !report.tables.is_empty() {
+            eprintln!("{report}");
+        }
+    }
+
+    let script = if let Some(sql) = cli.command {
+        Some(sql)
+    } else if let Some(path) = &cli.file {
+        Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )
+    } else if !std::io::stdin().is_terminal() {
+        let mut sql = String::new();
+        std::io::stdin()
+            .read_to_string(&mut sql)
+            .context("cannot read stdin")?;
+        Some(sql)
+    } else {
+        None
+    };
+
+    let session = Arc::new(db.session());
+    match script {
+        Some(sql) => {
+            let mut out = std::io::stdout();
+            rt.block_on(run_script(&*session, &sql, format, &mut out, false))?;
+            Ok(())
+        }
+        None => {
+            Repl::new(session, format).run(rt.handle())?;
+            Ok(())
+        }
+    }
+}
