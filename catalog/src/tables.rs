@@ -341,6 +341,10 @@ impl Catalog {
                 reason: format!("the latest version is {latest}"),
             });
         }
+        if version == latest {
+            // Already there: no commit, as restoring would change nothing.
+            return Ok(latest);
+        }
         let (written, _metrics) = delta
             .restore()
             .with_version_to_restore(version)

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::config::{CsvOptions, JsonOptions, TableParquetOptions};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
-use datafusion::logical_expr::{cast, col};
+use datafusion::functions::expr_fn::nullif;
+use datafusion::logical_expr::{cast, ident, lit};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 use datafusion::sql::sqlparser::ast::{CopyOption, CopySource, CopyTarget, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -236,19 +238,20 @@ async fn copy_from(
         .repartition_file_scans = false;
     let ctx = datafusion::prelude::SessionContext::new_with_state(state.clone());
 
-    let load_error = |e: Error| match e {
+    let load_error = |e: Error, schema: Option<&Schema>| match e {
         Error::Catalog(abacus_catalog::Error::Conflict { .. }) => e,
         other => Error::Load {
             path: shown.clone(),
-            message: describe(&other.to_string(), table_schema.as_deref()),
+            message: describe(&other.to_string(), schema),
         },
     };
     let df = read_file(&ctx, path, options, table_schema.as_deref())
         .await
-        .map_err(load_error)?;
+        .map_err(|e| load_error(e, None))?;
+    let file_schema = df.schema().as_arrow().clone();
     let df = match (&table_schema, options.format) {
         (Some(schema), Format::Parquet | Format::Json) => {
-            conform(df, schema).map_err(load_error)?
+            conform(df, schema).map_err(|e| load_error(e, None))?
         }
         _ => df,
     };
@@ -262,7 +265,7 @@ async fn copy_from(
             .create_table(&name.schema, &name.name, plan, Arc::new(state))
             .await
     }
-    .map_err(|e| load_error(e.into()))?;
+    .map_err(|e| load_error(e.into(), Some(&file_schema)))?;
     Ok(Output::affected("COPY", outcome.rows))
 }
 
@@ -279,17 +282,51 @@ async fn read_file(
         .unwrap_or_default();
     Ok(match options.format {
         Format::Csv => {
-            let mut read = CsvReadOptions::new()
-                .has_header(options.header)
-                .delimiter(options.delimiter)
-                .quote(options.quote)
-                .file_extension(&extension);
-            read.escape = options.escape;
-            read.null_regex = options.null.as_deref().map(regex_escape);
-            if let Some(schema) = schema {
-                read = read.schema(schema);
+            let base = || {
+                let mut read = CsvReadOptions::new()
+                    .has_header(options.header)
+                    .delimiter(options.delimiter)
+                    .quote(options.quote)
+                    .file_extension(&extension);
+                read.escape = options.escape;
+                read.null_regex = options.null.as_deref().map(regex_escape);
+                read
+            };
+            match (options.null.as_deref().filter(|n| !n.is_empty()), schema) {
+                (None, Some(schema)) => ctx.read_csv(location, base().schema(schema)).await?,
+                (None, None) => ctx.read_csv(location, base()).await?,
+                (Some(null), schema) => {
+                    // DataFusion 55's CSV reader honours `null_regex` only while inferring a
+                    // schema, not while reading rows; so read the columns as text and turn
+                    // the NULL marker into NULL ourselves.
+                    let target = match schema {
+                        Some(s) => s.clone(),
+                        None => ctx
+                            .read_csv(location.clone(), base())
+                            .await?
+                            .schema()
+                            .as_arrow()
+                            .clone(),
+                    };
+                    let text = Schema::new(
+                        target
+                            .fields()
+                            .iter()
+                            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                            .collect::<Vec<_>>(),
+                    );
+                    let df = ctx.read_csv(location, base().schema(&text)).await?;
+                    let exprs: Vec<_> = target
+                        .fields()
+                        .iter()
+                        .map(|f| {
+                            cast(nullif(ident(f.name()), lit(null)), f.data_type().clone())
+                                .alias(f.name())
+                        })
+                        .collect();
+                    df.select(exprs)?
+                }
             }
-            ctx.read_csv(location, read).await?
         }
         Format::Parquet => {
             let read = ParquetReadOptions {
@@ -325,13 +362,7 @@ fn conform(df: DataFrame, schema: &Schema) -> Result<DataFrame> {
                 available.join(", ")
             )));
         }
-        exprs.push(
-            cast(
-                col(format!("\"{}\"", field.name())),
-                field.data_type().clone(),
-            )
-            .alias(field.name()),
-        );
+        exprs.push(cast(ident(field.name()), field.data_type().clone()).alias(field.name()));
     }
     Ok(df.select(exprs)?)
 }

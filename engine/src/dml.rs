@@ -88,7 +88,10 @@ pub async fn update(session: &Session, update: &Update) -> Result<Output> {
     }
     // Planning the same change as a query reports unknown columns and type errors in
     // DataFusion's words before Delta rewrites any file.
-    let projections: Vec<String> = assignments.iter().map(|(_, v)| v.clone()).collect();
+    let projections: Vec<String> = assignments
+        .iter()
+        .flat_map(|(c, v)| [format!("\"{}\"", c.replace('"', "\"\"")), v.clone()])
+        .collect();
     validate(
         session,
         &name,

@@ -29,7 +29,14 @@ fn parse_value_error(message: &str, schema: Option<&Schema>) -> Option<String> {
     let (value, rest) = between(message, "Error while parsing value '", "' as type '")?;
     let (ty, rest) = between(rest, "", "' for column ")?;
     let (column, rest) = between(rest, "", " at line ")?;
-    let line: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    // The reader counts records from 0 (header included) here, unlike its other messages.
+    let line: usize = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let line = line + 1;
     let row = between(rest, "Row data: '", "'").map(|(r, _)| r);
     let index: usize = column.trim().parse().ok()?;
     let name = schema
@@ -93,7 +100,7 @@ mod tests {
                    for column 1 at line 3. Row data: '[7,abc]'";
         assert_eq!(
             describe(msg, Some(&schema)),
-            "line 3, column 2 (\"amount\"): invalid value 'abc', expected a BIGINT (Int64); row: [7,abc]"
+            "line 4, column 2 (\"amount\"): invalid value 'abc', expected a BIGINT (Int64); row: [7,abc]"
         );
         assert_eq!(
             describe(

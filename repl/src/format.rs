@@ -128,12 +128,9 @@ pub async fn print_output(
                 rows += batch.num_rows() as u64;
                 writer.write(&batch).map_err(arrow_err)?;
             }
+            // Also prints `[]` when no rows came.
             writer.finish().map_err(arrow_err)?;
             drop(writer);
-            if rows == 0 {
-                // arrow's writer prints nothing for no rows; an empty array is still JSON.
-                write!(out, "[]").map_err(io_err)?;
-            }
             writeln!(out).map_err(io_err)?;
         }
         Format::Ndjson => {

@@ -1,1 +1,8 @@
-fn main() {}
+//! The one integration test binary: SQL files, the CLI, storage guarantees, the REPL.
+
+mod cli;
+mod common;
+mod interop;
+mod repl;
+mod slt;
+mod storage;
