@@ -33,7 +33,7 @@ pub enum Error {
     Delta {
         table: String,
         #[source]
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     #[error("{path}: {source}")]
     Io {
@@ -70,7 +70,7 @@ impl Error {
             },
             _ => Error::Delta {
                 table: table.to_string(),
-                source,
+                source: Box::new(source),
             },
         }
     }

@@ -4,8 +4,9 @@ use datafusion::error::DataFusionError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Boxed: DataFusion's error is large and most results never carry it.
     #[error("{0}")]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(Box<DataFusionError>),
     #[error(transparent)]
     Catalog(#[from] abacus_catalog::Error),
     #[error("syntax error: {0}")]
@@ -26,6 +27,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<DataFusionError> for Error {
+    fn from(e: DataFusionError) -> Self {
+        Error::DataFusion(Box::new(e))
+    }
+}
 
 impl Error {
     /// The PostgreSQL SQLSTATE a client should see for this error.

@@ -52,7 +52,8 @@ pub async fn generate(db: &Database, scale: f64, mode: Mode) -> Result<Report> {
     }
     let today = chrono::Utc::now().naive_utc();
     let mut report = Report::default();
-    let datasets: [(&str, fn(f64, chrono::NaiveDateTime) -> Tables); 3] = [
+    type Generator = fn(f64, chrono::NaiveDateTime) -> Tables;
+    let datasets: [(&str, Generator); 3] = [
         ("payments", payments::generate),
         ("marketplace", marketplace::generate),
         ("learning", learning::generate),

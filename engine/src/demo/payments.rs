@@ -9,7 +9,16 @@ use super::Tables;
 pub const TABLES: &[&str] = &["mcc_categories", "merchants", "transactions"];
 
 /// (mcc, category, category_ru, description, typical ticket in RUB, brands)
-const MCC: &[(i32, &str, &str, &str, f64, &[&str])] = &[
+type Mcc = (
+    i32,
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    &'static [&'static str],
+);
+
+const MCC: &[Mcc] = &[
     (
         5411,
         "Grocery",
