@@ -49,6 +49,7 @@ impl Session {
             CATALOG_NAME,
             Arc::new(AbacusCatalog::new(catalog.clone(), ctx.state_weak_ref())),
         );
+        abacus_udfs::register_all(&ctx);
         Self { ctx, catalog }
     }
 

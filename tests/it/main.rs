@@ -5,4 +5,5 @@ mod common;
 mod interop;
 mod repl;
 mod slt;
+mod stats;
 mod storage;

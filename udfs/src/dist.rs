@@ -5,7 +5,7 @@
 //! used instead), and its Student-t quantile and cdf degrade past ~1e4 degrees of freedom
 //! (a Cornish–Fisher expansion is used there, as StatsFuns.jl does).
 
-use statrs::distribution::{ChiSquared, ContinuousCDF, Continuous, Normal, StudentsT};
+use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal, StudentsT};
 
 /// Degrees of freedom from which the Cornish–Fisher expansion replaces statrs.
 const CORNISH_FISHER_DF: f64 = 1e4;
@@ -78,7 +78,9 @@ pub fn t_sf(t: f64, df: f64) -> f64 {
     if df >= CORNISH_FISHER_DF {
         return norm_sf(cornish_fisher_inverse(t, df));
     }
-    StudentsT::new(0.0, 1.0, df).map(|d| d.sf(t)).unwrap_or(f64::NAN)
+    StudentsT::new(0.0, 1.0, df)
+        .map(|d| d.sf(t))
+        .unwrap_or(f64::NAN)
 }
 
 /// The t quantile: Cornish–Fisher for large df, statrs polished by Newton steps otherwise.

@@ -26,10 +26,12 @@ impl Alternative {
             Some("two-sided") | Some("two_sided") => Ok(Alternative::TwoSided),
             Some("less") => Ok(Alternative::Less),
             Some("greater") => Ok(Alternative::Greater),
-            other => plan_err!(
+            other => {
+                plan_err!(
                 "{function}: unknown alternative {}; valid choices: 'two-sided', 'less', 'greater'",
                 other.map(|s| format!("'{s}'")).unwrap_or_else(|| value.to_string())
-            ),
+            )
+            }
         }
     }
 }
@@ -75,7 +77,12 @@ fn numeric(t: &DataType) -> bool {
 
 /// Coerces `(value…, is_treatment, params…)`: `values` leading numeric columns, then the
 /// arm flag, then up to `params.len()` constants.
-pub fn coerce_two_sample(function: &str, types: &[DataType], values: usize, params: &[Param]) -> Result<Vec<DataType>> {
+pub fn coerce_two_sample(
+    function: &str,
+    types: &[DataType],
+    values: usize,
+    params: &[Param],
+) -> Result<Vec<DataType>> {
     let min = values + 1;
     if types.len() < min || types.len() > min + params.len() {
         return plan_err!(
@@ -113,22 +120,34 @@ pub fn arm_type(function: &str, t: &DataType) -> Result<DataType> {
 
 pub fn param_type(function: &str, index: usize, t: &DataType, kind: Param) -> Result<DataType> {
     match kind {
-        Param::Text if matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null) => {
+        Param::Text
+            if matches!(
+                t,
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null
+            ) =>
+        {
             Ok(DataType::Utf8)
         }
         Param::Number if numeric(t) => Ok(DataType::Float64),
         Param::Flag if matches!(t, DataType::Boolean | DataType::Null) => Ok(DataType::Boolean),
-        _ => plan_err!("{function}: argument {} has the wrong type {t} (expected {kind:?})", index + 1),
+        _ => plan_err!(
+            "{function}: argument {} has the wrong type {t} (expected {kind:?})",
+            index + 1
+        ),
     }
 }
 
 /// The constant values of `exprs[first..]` at execution; non-constants are refused.
-pub fn physical_params(function: &str, exprs: &[Arc<dyn PhysicalExpr>], first: usize) -> Result<Vec<ScalarValue>> {
+pub fn physical_params(
+    function: &str,
+    exprs: &[Arc<dyn PhysicalExpr>],
+    first: usize,
+) -> Result<Vec<ScalarValue>> {
     exprs
         .iter()
         .enumerate()
         .skip(first)
-        .map(|(i, e)| match e.as_any().downcast_ref::<Literal>() {
+        .map(|(i, e)| match e.downcast_ref::<Literal>() {
             Some(l) => Ok(l.value().clone()),
             None => plan_err!("{function}: argument {} must be a constant", i + 1),
         })
@@ -140,18 +159,20 @@ pub fn logical_params(function: &str, args: &[Expr], first: usize) -> Result<Vec
     args.iter()
         .enumerate()
         .skip(first)
-        .map(|(i, e)| constant(e).map_or_else(
-            || plan_err!("{function}: argument {} must be a constant", i + 1),
-            Ok,
-        ))
+        .map(|(i, e)| {
+            constant(e).map_or_else(
+                || plan_err!("{function}: argument {} must be a constant", i + 1),
+                Ok,
+            )
+        })
         .collect()
 }
 
 fn constant(e: &Expr) -> Option<ScalarValue> {
     match e {
         Expr::Literal(v, _) => Some(v.clone()),
-        Expr::Cast(c) => constant(&c.expr).and_then(|v| v.cast_to(&c.data_type).ok()),
-        Expr::TryCast(c) => constant(&c.expr).and_then(|v| v.cast_to(&c.data_type).ok()),
+        Expr::Cast(c) => constant(&c.expr).and_then(|v| v.cast_to(c.field.data_type()).ok()),
+        Expr::TryCast(c) => constant(&c.expr).and_then(|v| v.cast_to(c.field.data_type()).ok()),
         _ => None,
     }
 }
