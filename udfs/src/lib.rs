@@ -2,6 +2,7 @@
 
 mod dist;
 mod docs;
+mod mann_whitney;
 mod moments;
 mod params;
 mod ttest;
@@ -16,6 +17,7 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
     vec![
         AggregateUDF::from(ttest::TTest::welch()),
         AggregateUDF::from(ttest::TTest::student()),
+        AggregateUDF::from(mann_whitney::MannWhitney::new()),
     ]
 }
 

@@ -195,3 +195,27 @@ async fn ttest_ind_vectors() {
         }
     }
 }
+
+#[tokio::test]
+async fn mannwhitneyu_vectors() {
+    for case in section("mannwhitneyu") {
+        let id = case["id"].as_str().unwrap();
+        let x = sample(&case["x"]);
+        let y = sample(&case["y"]);
+        let alternative = case["alternative"].as_str().unwrap();
+        let continuity = case["use_continuity"].as_bool().unwrap();
+        let method = case["method"].as_str().unwrap();
+        let e = &case["expected"];
+        for &(batch, partitions) in layouts(x.len() + y.len()) {
+            let ctx = context(batch, partitions);
+            register(&ctx, "d", two_sample(&x, &y), batch, partitions);
+            let sql = format!("SELECT mann_whitney_u(v, t, '{alternative}', {continuity}, '{method}') FROM d");
+            let row = one_row(&ctx, &sql).await;
+            let id = format!("{id} [batch {batch}, {partitions} partitions]");
+            check(&id, "statistic", get(&row, "statistic"), number(&e["u1"]), STAT_TOL);
+            check(&id, "p_value", get(&row, "p_value"), number(&e["pvalue"]), P_TOL);
+            check(&id, "n_treatment", get(&row, "n_treatment"), x.len() as f64, 0.0);
+            check(&id, "n_control", get(&row, "n_control"), y.len() as f64, 0.0);
+        }
+    }
+}
