@@ -1,11 +1,17 @@
 //! Statistical and business SQL functions for A/B tests, one file per family.
 
+mod business;
+mod cuped;
 mod dist;
 mod docs;
 mod mann_whitney;
 mod moments;
+mod p_adjust;
 mod params;
+mod power;
+mod srm;
 mod ttest;
+mod ztest;
 
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
@@ -18,17 +24,28 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(ttest::TTest::welch()),
         AggregateUDF::from(ttest::TTest::student()),
         AggregateUDF::from(mann_whitney::MannWhitney::new()),
+        AggregateUDF::from(ztest::ConversionZTest::new()),
+        AggregateUDF::from(srm::Srm::new()),
+        AggregateUDF::from(cuped::Cuped::new()),
+        AggregateUDF::from(business::RepeatRate::new()),
+        AggregateUDF::from(business::WeightedSum::quiz_weight()),
+        AggregateUDF::from(business::WeightedSum::client_rating()),
     ]
 }
 
 /// Every scalar function of this crate.
 pub fn scalar_functions() -> Vec<ScalarUDF> {
-    vec![]
+    let mut out = vec![
+        ScalarUDF::from(ztest::ProportionsZTest::new()),
+        ScalarUDF::from(srm::SrmTest::new()),
+    ];
+    out.extend(power::Kind::ALL.map(|k| ScalarUDF::from(power::PowerFunction::new(k))));
+    out
 }
 
 /// Every window function of this crate.
 pub fn window_functions() -> Vec<WindowUDF> {
-    vec![]
+    vec![WindowUDF::from(p_adjust::PAdjust::new())]
 }
 
 /// Registers every function with `ctx`; the engine calls this for each session.

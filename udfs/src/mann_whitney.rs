@@ -10,8 +10,12 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{plan_err, Result, ScalarValue};
-use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Expr, Signature, Volatility};
+use datafusion::logical_expr::function::{
+    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
+};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, Expr, Signature, Volatility,
+};
 
 use crate::dist::norm_sf;
 use crate::docs::doc;
@@ -47,16 +51,23 @@ impl Options {
             Some(v) if !v.is_null() => bool_of(NAME, "use_continuity", v)?,
             _ => true,
         };
-        let method = match params.get(2).filter(|v| !v.is_null()) {
-            None => Method::Auto,
-            Some(v) => match string_of(v).as_deref() {
-                Some("auto") => Method::Auto,
-                Some("exact") => Method::Exact,
-                Some("asymptotic") => Method::Asymptotic,
-                _ => return plan_err!("{NAME}: unknown method {v}; valid choices: 'auto', 'exact', 'asymptotic'"),
-            },
-        };
-        Ok(Self { alternative, continuity, method })
+        let method =
+            match params.get(2).filter(|v| !v.is_null()) {
+                None => Method::Auto,
+                Some(v) => match string_of(v).as_deref() {
+                    Some("auto") => Method::Auto,
+                    Some("exact") => Method::Exact,
+                    Some("asymptotic") => Method::Asymptotic,
+                    _ => return plan_err!(
+                        "{NAME}: unknown method {v}; valid choices: 'auto', 'exact', 'asymptotic'"
+                    ),
+                },
+            };
+        Ok(Self {
+            alternative,
+            continuity,
+            method,
+        })
     }
 }
 
@@ -193,9 +204,18 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
         "SELECT unnest(mann_whitney_u(session_minutes, variant = 'B', 'greater')) FROM sessions;",
         &[
             ("value", "Numeric metric; NULL rows are skipped."),
-            ("is_treatment", "BOOLEAN, or an integer: 0 = control, anything else = treatment."),
-            ("alternative", "'two-sided' (default), 'less' or 'greater' (treatment stochastically larger)."),
-            ("use_continuity", "Apply the 0.5 continuity correction (default true; asymptotic only)."),
+            (
+                "is_treatment",
+                "BOOLEAN, or an integer: 0 = control, anything else = treatment.",
+            ),
+            (
+                "alternative",
+                "'two-sided' (default), 'less' or 'greater' (treatment stochastically larger).",
+            ),
+            (
+                "use_continuity",
+                "Apply the 0.5 continuity correction (default true; asymptotic only).",
+            ),
             ("method", "'auto' (default), 'exact' or 'asymptotic'."),
         ],
     )
@@ -266,7 +286,8 @@ struct MannWhitneyAccumulator {
 }
 
 fn list_of(values: &[f64]) -> ScalarValue {
-    SingleRowListArrayBuilder::new(Arc::new(Float64Array::from(values.to_vec()))).build_list_scalar()
+    SingleRowListArrayBuilder::new(Arc::new(Float64Array::from(values.to_vec())))
+        .build_list_scalar()
 }
 
 impl Accumulator for MannWhitneyAccumulator {
@@ -310,7 +331,10 @@ impl Accumulator for MannWhitneyAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for (arm, state) in [(&mut self.treatment, &states[0]), (&mut self.control, &states[1])] {
+        for (arm, state) in [
+            (&mut self.treatment, &states[0]),
+            (&mut self.control, &states[1]),
+        ] {
             let lists = state.as_list::<i32>();
             for row in 0..lists.len() {
                 if lists.is_null(row) {

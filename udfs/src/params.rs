@@ -219,6 +219,57 @@ pub fn f64_array(array: &ArrayRef) -> &datafusion::arrow::array::Float64Array {
         .expect("coerce_types made this column DOUBLE")
 }
 
-pub fn all_null(array: &dyn Array) -> bool {
-    array.null_count() == array.len()
+/// A struct column from its field columns; rows in `nulls` (true = NULL) are NULL structs.
+pub fn struct_array(
+    data_type: &DataType,
+    columns: Vec<ArrayRef>,
+    nulls: Option<Vec<bool>>,
+) -> Result<ArrayRef> {
+    let DataType::Struct(fields) = data_type else {
+        return datafusion::common::exec_err!("not a struct type: {data_type}");
+    };
+    let nulls = nulls.map(|n| {
+        datafusion::arrow::buffer::NullBuffer::from(
+            n.into_iter().map(|null| !null).collect::<Vec<_>>(),
+        )
+    });
+    Ok(Arc::new(datafusion::arrow::array::StructArray::try_new(
+        fields.clone(),
+        columns,
+        nulls,
+    )?))
+}
+
+/// Scalar-function arguments as DOUBLE arrays of one length (constants broadcast).
+pub fn f64_columns(
+    args: &[datafusion::logical_expr::ColumnarValue],
+    rows: usize,
+) -> Result<Vec<datafusion::arrow::array::Float64Array>> {
+    args.iter()
+        .map(|a| {
+            let array = a.clone().into_array(rows)?;
+            let array = datafusion::arrow::compute::cast(&array, &DataType::Float64)?;
+            Ok(array
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Float64Array>()
+                .expect("cast to DOUBLE")
+                .clone())
+        })
+        .collect()
+}
+
+/// A value of row `i`, or None when NULL.
+pub fn at(a: &datafusion::arrow::array::Float64Array, i: usize) -> Option<f64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The constant at argument `index` of a scalar call, when it is one.
+pub fn scalar_arg(
+    args: &[datafusion::logical_expr::ColumnarValue],
+    index: usize,
+) -> Option<ScalarValue> {
+    match args.get(index) {
+        Some(datafusion::logical_expr::ColumnarValue::Scalar(s)) => Some(s.clone()),
+        _ => None,
+    }
 }
