@@ -46,6 +46,21 @@ impl CoMoments {
         self.c += dx * dy_after;
     }
 
+    /// Undoes `push(y, x)`: the co-moment step used x̄ before and ȳ after that push.
+    fn remove(&mut self, y: f64, x: f64) {
+        if self.y.n <= 1 {
+            *self = CoMoments::default();
+            return;
+        }
+        let n = self.x.n as f64;
+        let x_mean_before = (n * self.x.mean - (x - self.x.shift)) / (n - 1.0);
+        let dx = (x - self.x.shift) - x_mean_before;
+        let dy = (y - self.y.shift) - self.y.mean;
+        self.c -= dx * dy;
+        self.y.remove(y);
+        self.x.remove(x);
+    }
+
     fn merge(&mut self, other: &CoMoments) {
         if other.y.n == 0 {
             return;
@@ -213,17 +228,13 @@ fn evaluate(t: &CoMoments, c: &CoMoments, options: TestOptions) -> Vec<f64> {
     ]
 }
 
-impl Accumulator for CupedAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+impl CupedAccumulator {
+    fn apply(&mut self, values: &[ArrayRef], add: bool) -> Result<()> {
         let (y, x) = (f64_array(&values[0]), f64_array(&values[1]));
         let arm = arms(&values[2])?;
         for i in 0..y.len() {
-            if y.is_null(i)
-                || x.is_null(i)
-                || arm.is_null(i)
-                || y.value(i).is_nan()
-                || x.value(i).is_nan()
-            {
+            let skip = y.is_null(i) || x.is_null(i) || arm.is_null(i);
+            if skip || y.value(i).is_nan() || x.value(i).is_nan() {
                 continue;
             }
             let target = if arm.value(i) {
@@ -231,9 +242,27 @@ impl Accumulator for CupedAccumulator {
             } else {
                 &mut self.control
             };
-            target.push(y.value(i), x.value(i));
+            if add {
+                target.push(y.value(i), x.value(i));
+            } else {
+                target.remove(y.value(i), x.value(i));
+            }
         }
         Ok(())
+    }
+}
+
+impl Accumulator for CupedAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.apply(values, true)
+    }
+
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.apply(values, false)
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

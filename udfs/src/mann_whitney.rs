@@ -51,18 +51,19 @@ impl Options {
             Some(v) if !v.is_null() => bool_of(NAME, "use_continuity", v)?,
             _ => true,
         };
-        let method =
-            match params.get(2).filter(|v| !v.is_null()) {
-                None => Method::Auto,
-                Some(v) => match string_of(v).as_deref() {
-                    Some("auto") => Method::Auto,
-                    Some("exact") => Method::Exact,
-                    Some("asymptotic") => Method::Asymptotic,
-                    _ => return plan_err!(
+        let method = match params.get(2).filter(|v| !v.is_null()) {
+            None => Method::Auto,
+            Some(v) => match string_of(v).as_deref() {
+                Some("auto") => Method::Auto,
+                Some("exact") => Method::Exact,
+                Some("asymptotic") => Method::Asymptotic,
+                _ => {
+                    return plan_err!(
                         "{NAME}: unknown method {v}; valid choices: 'auto', 'exact', 'asymptotic'"
-                    ),
-                },
-            };
+                    )
+                }
+            },
+        };
         Ok(Self {
             alternative,
             continuity,

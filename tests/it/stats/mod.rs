@@ -2,4 +2,5 @@
 //! split/merge/batch-size test every aggregate passes.
 
 mod harness;
+mod layouts;
 mod vectors;
