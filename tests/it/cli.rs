@@ -250,3 +250,33 @@ fn bad_sql_reports_syntax_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SELEC"));
 }
+
+#[test]
+fn demo_data_answers_an_ab_question_with_unnest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = abacus(dir.path())
+        .args(["--demo", "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_rows(
+        dir.path(),
+        "SELECT unnest(welch_ttest(amount, merchant_id % 2 = 0)) FROM payments.transactions",
+    );
+    let row = rows[0].as_object().unwrap();
+    let field = |suffix: &str| {
+        row.iter()
+            .find(|(k, _)| k.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} in {row:?}"))
+            .1
+            .clone()
+    };
+    let p = field(".p_value").as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    let n = field(".n_control").as_i64().unwrap() + field(".n_treatment").as_i64().unwrap();
+    assert_eq!(n, crate::common::count(dir.path(), "payments.transactions"));
+}

@@ -139,6 +139,14 @@ slt_test!(slt_dml, "dml.slt");
 slt_test!(slt_copy, "copy.slt");
 slt_test!(slt_versions, "versions.slt");
 slt_test!(slt_views, "views.slt");
+slt_test!(slt_stats_ttest, "stats_ttest.slt");
+slt_test!(slt_stats_mann_whitney, "stats_mann_whitney.slt");
+slt_test!(slt_stats_ztest, "stats_ztest.slt");
+slt_test!(slt_stats_srm, "stats_srm.slt");
+slt_test!(slt_stats_cuped, "stats_cuped.slt");
+slt_test!(slt_stats_power, "stats_power.slt");
+slt_test!(slt_stats_p_adjust, "stats_p_adjust.slt");
+slt_test!(slt_stats_business, "stats_business.slt");
 
 /// Every file in tests/slt has a test above: a new file cannot be silently left out.
 #[test]

@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
 use crate::dist::norm_sf;
 use crate::docs::doc;
 use crate::params::{
-    arms, bool_of, coerce_two_sample, f64_array, logical_params, physical_params, string_of,
+    arms, bool_of, coerce_two_sample, f64_array, logical_params, physical_params, shown, string_of,
     struct_type, struct_value, Alternative, Param,
 };
 
@@ -59,7 +59,8 @@ impl Options {
                 Some("asymptotic") => Method::Asymptotic,
                 _ => {
                     return plan_err!(
-                        "{NAME}: unknown method {v}; valid choices: 'auto', 'exact', 'asymptotic'"
+                        "{NAME}: unknown method {}; valid choices: 'auto', 'exact', 'asymptotic'",
+                        shown(v)
                     )
                 }
             },

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::docs::doc;
-use crate::params::{logical_params, param_type, physical_params, string_of, Param};
+use crate::params::{logical_params, param_type, physical_params, shown, string_of, Param};
 
 const NAME: &str = "p_adjust";
 
@@ -34,7 +34,7 @@ impl Method {
             Some("fdr_bh") | Some("bh") => Ok(Method::FdrBh),
             Some("sidak") => Ok(Method::Sidak),
             Some("fdr_by") | Some("by") => Ok(Method::FdrBy),
-            _ => plan_err!("{NAME}: unknown method {value}; valid choices: 'holm', 'bonferroni', 'fdr_bh', 'sidak', 'fdr_by'"),
+            _ => plan_err!("{NAME}: unknown method {}; valid choices: 'holm', 'bonferroni', 'fdr_bh', 'sidak', 'fdr_by'", shown(value)),
         }
     }
 }

@@ -36,6 +36,14 @@ impl Alternative {
     }
 }
 
+/// A constant as users wrote it: strings quoted, anything else as displayed.
+pub fn shown(value: &ScalarValue) -> String {
+    match string_of(value) {
+        Some(s) => format!("'{s}'"),
+        None => value.to_string(),
+    }
+}
+
 pub fn string_of(value: &ScalarValue) -> Option<String> {
     value.try_as_str().flatten().map(str::to_string)
 }
@@ -130,10 +138,17 @@ pub fn param_type(function: &str, index: usize, t: &DataType, kind: Param) -> Re
         }
         Param::Number if numeric(t) => Ok(DataType::Float64),
         Param::Flag if matches!(t, DataType::Boolean | DataType::Null) => Ok(DataType::Boolean),
-        _ => plan_err!(
-            "{function}: argument {} has the wrong type {t} (expected {kind:?})",
-            index + 1
-        ),
+        _ => {
+            let expected = match kind {
+                Param::Text => "a string such as 'two-sided'",
+                Param::Number => "a number",
+                Param::Flag => "true or false",
+            };
+            plan_err!(
+                "{function}: argument {} must be {expected}, got {t}",
+                index + 1
+            )
+        }
     }
 }
 
