@@ -84,7 +84,7 @@ pub fn parse(line: &str, default_schema: &str) -> Result<Meta, String> {
         ("\\df", pattern) => Meta::Listing {
             sql: format!(
                 "SELECT routine_name AS name, lower(function_type) AS kind, \
-                 min(data_type) AS result_type, min(description) AS description \
+                 min(syntax_example) AS syntax, min(description) AS description \
                  FROM information_schema.routines WHERE routine_name LIKE {} \
                  GROUP BY 1, 2 ORDER BY 1, 2",
                 literal(&format!("%{}%", pattern.unwrap_or("")))

@@ -52,6 +52,11 @@ fn repl_multiline_describe_completion_errors_and_cancel() {
     s.send_line(";").unwrap();
     s.expect("(1 row)").unwrap();
 
+    // \df shows the statistical functions with their documentation.
+    s.send_line("\\df welch").unwrap();
+    s.expect("welch_ttest").unwrap();
+    s.expect("Welch's two-sample t-test").unwrap();
+
     // An error is printed and the shell goes on.
     s.send_line("SELECT nope;").unwrap();
     s.expect("ERROR").unwrap();

@@ -107,7 +107,7 @@ pub fn t_ppf(p: f64, df: f64) -> f64 {
     // Newton on the tail that does not cancel.
     for _ in 0..3 {
         let density = d.pdf(x);
-        if !(density > 0.0) || !x.is_finite() {
+        if density.is_nan() || density <= 0.0 || !x.is_finite() {
             break;
         }
         let step = if p > 0.5 {
@@ -141,9 +141,9 @@ mod tests {
 
     #[test]
     fn large_df_quantiles_are_accurate() {
-        // scipy.stats.t.ppf(0.975, 1e7) = 1.9599663500266..; statrs gives 1.8266.
-        assert!(close(t_ppf(0.975, 1e7), 1.959_966_350_026_6, 1e-12));
-        assert!(close(t_ppf(0.975, 10.0), 2.228_138_851_986_273_5, 1e-13));
+        // scipy.stats.t.ppf(0.975, 1e7) = 1.959964221767205; statrs 0.19.1 gives 1.8266.
+        assert!(close(t_ppf(0.975, 1e7), 1.959_964_221_767_205, 1e-12));
+        assert!(close(t_ppf(0.975, 10.0), 2.228_138_851_986_274, 1e-13));
         assert!(close(norm_sf(1.96), 0.024_997_895_148_220_435, 1e-14));
         // Continuity across the switch to Cornish–Fisher.
         let below = t_sf(2.5, CORNISH_FISHER_DF * 0.999_999);

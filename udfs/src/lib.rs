@@ -3,7 +3,7 @@
 mod business;
 mod cuped;
 mod dist;
-mod docs;
+pub mod docs;
 mod mann_whitney;
 mod moments;
 mod p_adjust;

@@ -140,7 +140,9 @@ impl ScalarUDFImpl for ProportionsZTest {
             .collect();
         let options = TestOptions::parse(PROPORTIONS, &params)?;
         let cols = f64_columns(&args.args[..4], args.number_rows)?;
-        let mut out: Vec<Vec<f64>> = vec![Vec::with_capacity(args.number_rows); 7];
+        let mut out: Vec<Vec<f64>> = (0..7)
+            .map(|_| Vec::with_capacity(args.number_rows))
+            .collect();
         let mut nulls = Vec::with_capacity(args.number_rows);
         for i in 0..args.number_rows {
             let values = match (
