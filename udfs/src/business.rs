@@ -336,6 +336,7 @@ impl AggregateUDFImpl for WeightedSum {
         Ok(Box::new(SumAccumulator {
             kind: self.kind,
             sum: 0.0,
+            partial_sums: Vec::new(),
             rows: 0,
         }))
     }
@@ -352,11 +353,19 @@ impl AggregateUDFImpl for WeightedSum {
 struct SumAccumulator {
     kind: SumKind,
     sum: f64,
+    /// Sums merged from other partitions, added in sorted order so runs agree to the bit.
+    partial_sums: Vec<f64>,
     /// Rows counted: non-NULL weights (quiz_weight) or sessions seen (client_rating).
     rows: u64,
 }
 
 impl SumAccumulator {
+    fn total(&self) -> f64 {
+        let mut partials = self.partial_sums.clone();
+        partials.sort_by(f64::total_cmp);
+        partials.iter().fold(self.sum, |acc, v| acc + v)
+    }
+
     fn apply(&mut self, values: &[ArrayRef], sign: f64) {
         let w = f64_array(&values[0]);
         let score = values.get(1).map(f64_array);
@@ -404,8 +413,8 @@ impl Accumulator for SumAccumulator {
             return Ok(ScalarValue::Float64(None));
         }
         Ok(ScalarValue::Float64(Some(match self.kind {
-            SumKind::QuizWeight => self.sum / self.rows as f64,
-            SumKind::ClientRating => self.sum,
+            SumKind::QuizWeight => self.total() / self.rows as f64,
+            SumKind::ClientRating => self.total(),
         })))
     }
 
@@ -415,7 +424,7 @@ impl Accumulator for SumAccumulator {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         Ok(vec![
-            ScalarValue::Float64(Some(self.sum)),
+            ScalarValue::Float64(Some(self.total())),
             ScalarValue::UInt64(Some(self.rows)),
         ])
     }
@@ -429,7 +438,7 @@ impl Accumulator for SumAccumulator {
             .as_any()
             .downcast_ref::<UInt64Array>()
             .expect("rows state");
-        self.sum += sums.iter().flatten().sum::<f64>();
+        self.partial_sums.extend(sums.iter().flatten());
         self.rows += rows.iter().flatten().sum::<u64>();
         Ok(())
     }

@@ -160,6 +160,7 @@ impl AggregateUDFImpl for Cuped {
         Ok(Box::new(CupedAccumulator {
             treatment: CoMoments::default(),
             control: CoMoments::default(),
+            partials: Vec::new(),
             options,
             return_type: args.return_field.data_type().clone(),
         }))
@@ -181,6 +182,8 @@ impl AggregateUDFImpl for Cuped {
 struct CupedAccumulator {
     treatment: CoMoments,
     control: CoMoments,
+    /// Merged partial states, combined in a canonical order at evaluation (see `TwoArms`).
+    partials: Vec<[CoMoments; 2]>,
     options: TestOptions,
     return_type: DataType,
 }
@@ -229,6 +232,27 @@ fn evaluate(t: &CoMoments, c: &CoMoments, options: TestOptions) -> Vec<f64> {
 }
 
 impl CupedAccumulator {
+    fn settled(&self) -> (CoMoments, CoMoments) {
+        let key = |m: &CoMoments| {
+            (
+                m.y.n,
+                m.y.shift.to_bits(),
+                m.y.mean.to_bits(),
+                m.y.m2.to_bits(),
+                m.x.mean.to_bits(),
+                m.c.to_bits(),
+            )
+        };
+        let mut partials = self.partials.clone();
+        partials.sort_by_key(|[t, c]| (key(t), key(c)));
+        let (mut t, mut c) = (self.treatment, self.control);
+        for [pt, pc] in &partials {
+            t.merge(pt);
+            c.merge(pc);
+        }
+        (t, c)
+    }
+
     fn apply(&mut self, values: &[ArrayRef], add: bool) -> Result<()> {
         let (y, x) = (f64_array(&values[0]), f64_array(&values[1]));
         let arm = arms(&values[2])?;
@@ -266,7 +290,8 @@ impl Accumulator for CupedAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let values = evaluate(&self.treatment, &self.control, self.options);
+        let (t, c) = self.settled();
+        let values = evaluate(&t, &c, self.options);
         let scalars = values
             .iter()
             .enumerate()
@@ -287,7 +312,8 @@ impl Accumulator for CupedAccumulator {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let mut out = Vec::new();
-        for a in [&self.treatment, &self.control] {
+        let (t, c) = self.settled();
+        for a in [&t, &c] {
             out.push(ScalarValue::UInt64(Some(a.y.n)));
             for v in [
                 a.y.shift, a.y.mean, a.y.m2, a.x.shift, a.x.mean, a.x.m2, a.c,
@@ -306,7 +332,9 @@ impl Accumulator for CupedAccumulator {
                 .expect("float state")
         };
         for row in 0..states[0].len() {
-            for (arm, base) in [(&mut self.treatment, 0), (&mut self.control, 8)] {
+            let mut pair = [CoMoments::default(); 2];
+            let (first, second) = pair.split_at_mut(1);
+            for (arm, base) in [(&mut first[0], 0), (&mut second[0], 8)] {
                 let n = states[base]
                     .as_any()
                     .downcast_ref::<UInt64Array>()
@@ -332,6 +360,7 @@ impl Accumulator for CupedAccumulator {
                     c: v(7),
                 });
             }
+            self.partials.push(pair);
         }
         Ok(())
     }

@@ -223,10 +223,14 @@ impl AggregateUDFImpl for TTest {
 }
 
 /// Moments of the treatment and control arms; the state of every moment-based two-sample test.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct TwoArms {
     pub treatment: Moments,
     pub control: Moments,
+    /// Partial states from other partitions, kept until evaluation: they arrive in whatever
+    /// order threads finish, and Chan merges are exact only up to rounding, so combining
+    /// them in a canonical order makes every run give the same bits.
+    partials: Vec<[Moments; 2]>,
 }
 
 pub fn two_arm_state_fields(name: &str) -> Vec<FieldRef> {
@@ -283,7 +287,8 @@ impl TwoArms {
     }
 
     pub fn state(&self) -> Vec<ScalarValue> {
-        [self.treatment, self.control]
+        let (t, c) = self.settled();
+        [t, c]
             .iter()
             .flat_map(|m| {
                 [
@@ -310,19 +315,33 @@ impl TwoArms {
                 .expect("float state")
         };
         for row in 0..states[0].len() {
-            for (arm, base) in [(&mut self.treatment, 0), (&mut self.control, 4)] {
+            let arm = |base: usize| {
                 if n(base).is_null(row) {
-                    continue;
+                    return Moments::default();
                 }
-                arm.merge(&Moments {
+                Moments {
                     n: n(base).value(row),
                     shift: f(base + 1).value(row),
                     mean: f(base + 2).value(row),
                     m2: f(base + 3).value(row),
-                });
-            }
+                }
+            };
+            self.partials.push([arm(0), arm(4)]);
         }
         Ok(())
+    }
+
+    /// Treatment and control with every partial state merged in a canonical order.
+    pub fn settled(&self) -> (Moments, Moments) {
+        let key = |m: &Moments| (m.n, m.shift.to_bits(), m.mean.to_bits(), m.m2.to_bits());
+        let mut partials = self.partials.clone();
+        partials.sort_by_key(|[t, c]| (key(t), key(c)));
+        let (mut t, mut c) = (self.treatment, self.control);
+        for [pt, pc] in &partials {
+            t.merge(pt);
+            c.merge(pc);
+        }
+        (t, c)
     }
 }
 
@@ -348,7 +367,7 @@ impl Accumulator for TTestAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let TwoArms { treatment, control } = self.arms;
+        let (treatment, control) = self.arms.settled();
         let [statistic, p, df, low, high] = ttest(&treatment, &control, self.welch, self.options);
         let f = |v: f64| ScalarValue::Float64(Some(v));
         struct_value(
