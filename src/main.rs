@@ -15,7 +15,8 @@ Examples:
   abacus -c \"SELECT count(*) FROM payments.transactions\" --format json
   abacus --data /srv/abacus -f load.sql           run a script
   echo \"SELECT 1\" | abacus                        SQL on stdin
-  abacus demo --scale 0.1                         (re)write the demo datasets, 10 % size";
+  abacus demo --scale 0.1                         (re)write the demo datasets, 10 % size
+  abacus serve --listen 127.0.0.1:5432            then: psql -h 127.0.0.1 -p 5432 abacus";
 
 #[derive(Parser)]
 #[command(name = "abacus", version, about = "Abacus: an embedded analytics database on Delta Lake", after_help = EXAMPLES)]
@@ -55,6 +56,15 @@ enum Sub {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Serve the data directory over the PostgreSQL wire protocol (psql, JDBC, psycopg …).
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed on start).
+        #[arg(long, default_value = "127.0.0.1:5432")]
+        listen: String,
+        /// The database name clients connect to.
+        #[arg(long, default_value = "abacus")]
+        database: String,
+    },
 }
 
 fn main() {
@@ -62,6 +72,26 @@ fn main() {
         eprintln!("ERROR: {e:#}");
         std::process::exit(1);
     }
+}
+
+async fn serve(db: Database, listen: &str, database: String) -> anyhow::Result<()> {
+    let listener = abacus_server::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on {addr}");
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("shutting down: no new connections; open ones get 10 s to finish");
+    };
+    let config = abacus_server::ServerConfig { database };
+    abacus_server::serve(listener, db, config, shutdown).await?;
+    Ok(())
 }
 
 fn real_main() -> anyhow::Result<()> {
@@ -85,10 +115,19 @@ fn real_main() -> anyhow::Result<()> {
     let db = Database::open(&cli.data, config)
         .with_context(|| format!("cannot open data directory {}", cli.data.display()))?;
 
-    if let Some(Sub::Demo { scale }) = cli.sub {
-        let report = rt.block_on(demo::generate(&db, scale, demo::Mode::Replace))?;
-        eprintln!("{report}");
-        return Ok(());
+    match cli.sub {
+        Some(Sub::Demo { scale }) => {
+            let report = rt.block_on(demo::generate(&db, scale, demo::Mode::Replace))?;
+            eprintln!("{report}");
+            return Ok(());
+        }
+        Some(Sub::Serve { listen, database }) => {
+            if cli.demo {
+                rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;
+            }
+            return rt.block_on(serve(db, &listen, database));
+        }
+        None => {}
     }
     if cli.demo {
         let report = rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;

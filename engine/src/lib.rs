@@ -10,6 +10,7 @@ mod extensions;
 mod load_error;
 mod names;
 mod output;
+mod prepared;
 mod provider;
 mod session;
 mod split;
@@ -18,6 +19,7 @@ mod versioned;
 pub use database::{Config, Database};
 pub use error::{Error, Result};
 pub use output::Output;
+pub use prepared::Prepared;
 pub use session::Session;
 pub use split::{split_statements, statement_is_complete};
 

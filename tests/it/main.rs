@@ -5,6 +5,7 @@ mod common;
 mod docs;
 mod interop;
 mod repl;
+mod server;
 mod slt;
 mod stats;
 mod storage;

@@ -1,0 +1,146 @@
+//! Prepared statements for the extended query protocol: planned once to describe their
+//! parameters and result columns, planned again at each execution so that they read the
+//! tables' current versions.
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::Statement;
+
+use crate::session::leading_words;
+use crate::{versioned, Error, Output, Result, Session};
+
+/// One statement, ready to execute with parameter values.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    sql: String,
+    /// The parsed statement when DataFusion runs it (queries); None for the statements the
+    /// engine routes itself (writes, DDL, COPY, RESTORE …), which take no parameters.
+    query: Option<DFStatement>,
+    /// The plan made at preparation, for describing parameters and columns.
+    plan: Option<LogicalPlan>,
+}
+
+impl Prepared {
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The inferred type of each `$n` parameter, in order; None where it could not be inferred.
+    pub fn parameter_types(&self) -> Result<Vec<Option<DataType>>> {
+        let Some(plan) = &self.plan else {
+            return Ok(Vec::new());
+        };
+        let types = plan.get_parameter_types()?;
+        let mut numbered: Vec<(usize, Option<DataType>)> = types
+            .into_iter()
+            .filter_map(|(name, t)| {
+                name.trim_start_matches('$')
+                    .parse::<usize>()
+                    .ok()
+                    .map(|n| (n, t))
+            })
+            .collect();
+        numbered.sort_by_key(|(n, _)| *n);
+        let count = numbered.last().map(|(n, _)| *n).unwrap_or(0);
+        let mut out = vec![None; count];
+        for (n, t) in numbered {
+            out[n - 1] = t;
+        }
+        Ok(out)
+    }
+
+    /// The columns the statement returns; None when it returns no rows (or only knows at run time).
+    pub fn result_schema(&self) -> Option<SchemaRef> {
+        self.plan.as_ref().map(|p| p.schema().inner().clone())
+    }
+}
+
+fn is_query(statement: &DFStatement) -> bool {
+    match statement {
+        DFStatement::Statement(s) => matches!(
+            s.as_ref(),
+            Statement::Query(_)
+                | Statement::Explain { .. }
+                | Statement::ShowVariable { .. }
+                | Statement::ShowTables { .. }
+                | Statement::ShowColumns { .. }
+        ),
+        DFStatement::Explain(_) => true,
+        _ => false,
+    }
+}
+
+impl Session {
+    /// Parses and plans one statement without running it.
+    pub async fn prepare(&self, sql: &str) -> Result<Prepared> {
+        let mut statements = crate::split_statements(sql);
+        if statements.len() > 1 {
+            return Err(Error::Syntax(
+                "cannot insert multiple commands into a prepared statement".into(),
+            ));
+        }
+        let sql = statements.pop().unwrap_or_default();
+        let words = leading_words(&sql, 2);
+        let routed = matches!(
+            words.first().map(String::as_str),
+            Some("COPY" | "RESTORE") | None
+        ) || (matches!(words.first().map(String::as_str), Some("DESCRIBE" | "DESC"))
+            && words.get(1).map(String::as_str) == Some("HISTORY"));
+        if routed {
+            return Ok(Prepared {
+                sql,
+                query: None,
+                plan: None,
+            });
+        }
+        let rewritten = versioned::rewrite(&sql)?;
+        let state = self.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(&rewritten, &dialect)?;
+        if !is_query(&statement) {
+            return Ok(Prepared {
+                sql,
+                query: None,
+                plan: None,
+            });
+        }
+        let plan = state.statement_to_plan(statement.clone()).await?;
+        Ok(Prepared {
+            sql,
+            query: Some(statement),
+            plan: Some(plan),
+        })
+    }
+
+    /// Runs a prepared statement with `$n` parameter values.
+    pub async fn execute_prepared(
+        &self,
+        prepared: &Prepared,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let Some(statement) = &prepared.query else {
+            if params
+                .as_ref()
+                .is_some_and(|p| !matches!(p, ParamValues::List(v) if v.is_empty()))
+            {
+                return Err(Error::Unsupported(
+                    "parameters ($1, $2 …) are supported in queries only, not in this statement"
+                        .into(),
+                ));
+            }
+            if prepared.sql.is_empty() {
+                return Ok(Output::command(""));
+            }
+            return self.execute_one(&prepared.sql).await;
+        };
+        let plan = self.state().statement_to_plan(statement.clone()).await?;
+        let plan = match params {
+            Some(params) => plan.with_param_values(params)?,
+            None => plan,
+        };
+        let df = self.context().execute_logical_plan(plan).await?;
+        Ok(Output::Rows(df.execute_stream().await?))
+    }
+}

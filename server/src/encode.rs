@@ -1,0 +1,104 @@
+//! Engine outputs as pgwire responses: Arrow batches through arrow-pg's encoders, command
+//! tags split into PostgreSQL's verb and row count.
+
+use std::sync::Arc;
+
+use abacus_engine::datafusion::arrow::datatypes::Schema;
+use abacus_engine::Output;
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use futures::{stream, StreamExt};
+use pgwire::api::portal::Format;
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+
+pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
+    arrow_schema_to_pg_fields(schema, format, None)
+}
+
+/// `INSERT 0 5` → Tag("INSERT", oid 0, rows 5); `DELETE 3` → Tag("DELETE", rows 3).
+pub fn tag(text: &str, rows: Option<u64>) -> Tag {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    if rows.is_some() && words.last().is_some_and(|w| w.parse::<u64>().is_ok()) {
+        words.pop();
+        if words.first() == Some(&"INSERT") && words.last() == Some(&"0") {
+            words.pop();
+        }
+    }
+    let mut tag = Tag::new(&words.join(" "));
+    if let Some(n) = rows {
+        if text.starts_with("INSERT ") {
+            tag = tag.with_oid(0);
+        }
+        tag = tag.with_rows(n as usize);
+    }
+    tag
+}
+
+pub async fn response(output: Output, format: &Format) -> PgWireResult<Response> {
+    match output {
+        Output::Command { tag: text, rows } if text.is_empty() && rows.is_none() => {
+            Ok(Response::EmptyQuery)
+        }
+        Output::Command { tag: text, rows } => Ok(match text.as_str() {
+            "BEGIN" | "START TRANSACTION" => Response::TransactionStart(Tag::new(&text)),
+            "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&text)),
+            _ => Response::Execution(tag(&text, rows)),
+        }),
+        Output::Rows(batches) => {
+            let fields = Arc::new(fields(batches.schema().as_ref(), format)?);
+            let encoded = fields.clone();
+            let rows = batches
+                .map(move |batch| {
+                    let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
+                        match batch {
+                            Ok(batch) => encode_recordbatch(encoded.clone(), batch),
+                            Err(e) => {
+                                let e = abacus_engine::Error::from(e);
+                                Box::new(std::iter::once(Err(crate::to_pg_error(&e))))
+                            }
+                        };
+                    stream::iter(rows)
+                })
+                .flatten();
+            Ok(Response::Query(QueryResponse::new(fields, rows)))
+        }
+    }
+}
+
+/// Reads a streamed result fully, so that the next statement of a multi-statement query
+/// cannot change what this one returns.
+pub async fn materialize(output: Output) -> Result<Output, PgWireError> {
+    match output {
+        Output::Rows(mut rows) => {
+            let schema = rows.schema();
+            let mut batches = Vec::new();
+            while let Some(b) = rows.next().await {
+                batches.push(b.map_err(|e| crate::to_pg_error(&e.into()))?);
+            }
+            let stream =
+                abacus_engine::datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                    schema,
+                    stream::iter(batches.into_iter().map(Ok)),
+                );
+            Ok(Output::Rows(Box::pin(stream)))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_into_verb_and_rows() {
+        assert_eq!(
+            tag("INSERT 0 5", Some(5)),
+            Tag::new("INSERT").with_oid(0).with_rows(5)
+        );
+        assert_eq!(tag("DELETE 3", Some(3)), Tag::new("DELETE").with_rows(3));
+        assert_eq!(tag("CREATE TABLE", None), Tag::new("CREATE TABLE"));
+        assert_eq!(tag("SELECT 2", Some(2)), Tag::new("SELECT").with_rows(2));
+    }
+}

@@ -1,0 +1,244 @@
+//! One client connection: its engine session, the simple and the extended query protocol.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use abacus_engine::datafusion::arrow::datatypes::DataType;
+use abacus_engine::{Prepared, Session};
+use arrow_pg::datatypes::df::deserialize_parameters;
+use arrow_pg::datatypes::into_pg_type;
+use async_trait::async_trait;
+use futures::Sink;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, Response,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+
+use crate::encode::{fields, materialize, response};
+use crate::{to_pg_error, ServerConfig};
+
+pub struct Connection {
+    session: Arc<Session>,
+    parser: Arc<Parser>,
+    pub(crate) config: Arc<ServerConfig>,
+}
+
+impl Connection {
+    pub fn new(session: Session, config: Arc<ServerConfig>) -> Self {
+        let session = Arc::new(session);
+        Self {
+            parser: Arc::new(Parser {
+                session: session.clone(),
+            }),
+            session,
+            config,
+        }
+    }
+}
+
+impl PgWireServerHandlers for Connection {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        Arc::new(self.clone_handle())
+    }
+}
+
+impl Connection {
+    fn clone_handle(&self) -> Connection {
+        Connection {
+            session: self.session.clone(),
+            parser: self.parser.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statements = abacus_engine::split_statements(query);
+        if statements.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let last = statements.len() - 1;
+        let mut responses = Vec::with_capacity(statements.len());
+        for (i, statement) in statements.iter().enumerate() {
+            match self.session.execute_one(statement).await {
+                Ok(output) => {
+                    let output = if i < last {
+                        materialize(output).await?
+                    } else {
+                        output
+                    };
+                    responses.push(response(output, &Format::UnifiedText).await?);
+                }
+                Err(e) => {
+                    let PgWireError::UserError(info) = to_pg_error(&e) else {
+                        unreachable!()
+                    };
+                    responses.push(Response::Error(info));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+pub struct Parser {
+    session: Arc<Session>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let prepared = self
+            .session
+            .prepare(sql)
+            .await
+            .map_err(|e| to_pg_error(&e))?;
+        Ok((!prepared.sql().is_empty()).then_some(prepared))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        parameter_types(stmt, &[])
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<pgwire::api::results::FieldInfo>> {
+        match stmt.result_schema() {
+            Some(schema) => fields(&schema, column_format.unwrap_or(&Format::UnifiedText)),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The inferred parameter types, falling back to what the client declared, then text.
+fn parameter_types(stmt: &Prepared, declared: &[Option<Type>]) -> PgWireResult<Vec<Type>> {
+    let inferred = stmt.parameter_types().map_err(|e| to_pg_error(&e))?;
+    let count = inferred.len().max(declared.len());
+    (0..count)
+        .map(|i| {
+            match (
+                inferred.get(i).cloned().flatten(),
+                declared.get(i).cloned().flatten(),
+            ) {
+                (_, Some(t)) => Ok(t),
+                (Some(t), None) => into_pg_type(&t),
+                (None, None) => Ok(Type::TEXT),
+            }
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = &portal.statement.statement;
+        let inferred = prepared.parameter_types().map_err(|e| to_pg_error(&e))?;
+        let params = if portal.parameter_len() == 0 {
+            None
+        } else {
+            let types: Vec<Option<&DataType>> = (0..portal.parameter_len())
+                .map(|i| inferred.get(i).and_then(|t| t.as_ref()))
+                .collect();
+            Some(deserialize_parameters(portal, &types)?)
+        };
+        let output = self
+            .session
+            .execute_prepared(prepared, params)
+            .await
+            .map_err(|e| to_pg_error(&e))?;
+        response(output, &portal.result_column_format).await
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &target.statement;
+        let params = parameter_types(stmt, &target.parameter_types)?;
+        let result = match stmt.result_schema() {
+            Some(schema) => fields(&schema, &Format::UnifiedText)?,
+            None => Vec::new(),
+        };
+        Ok(DescribeStatementResponse::new(params, result))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match target.statement.statement.result_schema() {
+            Some(schema) => Ok(DescribePortalResponse::new(fields(
+                &schema,
+                &target.result_column_format,
+            )?)),
+            None => Ok(DescribePortalResponse::no_data()),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `abacus serve`: the PostgreSQL wire protocol in front of engine sessions.
+
+mod encode;
+mod errors;
+mod handler;
+mod startup;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use abacus_engine::Database;
+use tokio::net::TcpListener;
+
+pub use errors::to_pg_error;
+
+/// What the server tells clients about itself.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The one database name clients may connect to.
+    pub database: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            database: "abacus".into(),
+        }
+    }
+}
+
+/// The PostgreSQL version whose protocol and catalog Abacus speaks.
+pub const PG_VERSION: &str = "16.6";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to listen on {0}: no users are configured, so only loopback addresses \
+         (127.0.0.1, ::1) are allowed; create a user first or listen on 127.0.0.1"
+    )]
+    OpenToNetwork(SocketAddr),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds `addr`; without configured users only loopback addresses are accepted.
+pub async fn bind(addr: &str) -> Result<TcpListener, Error> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        return Err(Error::OpenToNetwork(local));
+    }
+    Ok(listener)
+}
+
+/// Serves connections from `listener` until `shutdown` completes; then stops accepting and
+/// lets open connections finish their current work.
+pub async fn serve(
+    listener: TcpListener,
+    db: Database,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let config = Arc::new(config);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                };
+                let _ = socket.set_nodelay(true);
+                let handlers = Arc::new(handler::Connection::new(db.session(), config.clone()));
+                connections.spawn(async move {
+                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                        tracing::debug!("connection from {peer} ended: {e}");
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let grace = tokio::time::sleep(std::time::Duration::from_secs(10));
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            _ = &mut grace => {
+                connections.abort_all();
+                break;
+            }
+            next = connections.join_next() => if next.is_none() { break },
+        }
+    }
+    Ok(())
+}

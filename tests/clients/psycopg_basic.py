@@ -1,0 +1,36 @@
+"""Extended query protocol through psycopg 3: typed parameters, binary results, SQLSTATEs.
+Run by tests/it/server.rs as: python3 psycopg_basic.py PORT"""
+import sys
+
+import psycopg
+
+port = sys.argv[1]
+with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus", autocommit=True) as conn:
+    assert conn.info.parameter_status("server_version").startswith("16."), conn.info.parameter_status("server_version")
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id BIGINT, name VARCHAR, amount DECIMAL(10,2))")
+    cur.execute("INSERT INTO t VALUES (1, 'a', 1.50), (2, 'b', 2.25), (3, NULL, 3.00)")
+    assert cur.rowcount == 3, cur.rowcount
+    cur.execute("SELECT id, name FROM t WHERE id >= %s AND name = %s ORDER BY id", (2, "b"))
+    assert cur.fetchall() == [(2, "b")]
+    cur.execute("SELECT %s::int + 1 AS r", (41,))
+    assert cur.fetchone() == (42,) and cur.description[0].name == "r"
+    cur.execute("SELECT id, amount FROM t ORDER BY id", binary=True)
+    rows = cur.fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3] and str(rows[1][1]) == "2.25", rows
+    cur.execute("SELECT name FROM t WHERE id = 3")
+    assert cur.fetchone() == (None,)
+    try:
+        cur.execute("SELECT nope FROM t")
+        raise AssertionError("expected an error")
+    except psycopg.errors.UndefinedColumn as e:
+        assert e.sqlstate == "42703"
+    try:
+        cur.execute("SELECT * FROM missing_table")
+        raise AssertionError("expected an error")
+    except psycopg.Error as e:
+        assert e.sqlstate == "42P01", e.sqlstate
+    # The connection survives errors.
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (3,)
+print("ok")

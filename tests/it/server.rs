@@ -1,0 +1,146 @@
+//! `abacus serve` with real clients on 127.0.0.1: psql (simple protocol) and psycopg 3
+//! (extended protocol), error codes, the database-name check and shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crate::common::abacus;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = abacus(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, port }
+    }
+
+    fn psql(&self, database: &str, sql: &str) -> std::process::Output {
+        Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "abacus",
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                "VERBOSITY=verbose",
+            ])
+            .args(["-d", database, "-c", sql])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .expect("psql is installed (the README's test command installs postgresql-client)")
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        unsafe_kill(self.child.id(), 15);
+        self.child.wait().unwrap()
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: i32) {
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn psql_and_psycopg_talk_to_abacus_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    let out = server.psql("abacus", "CREATE TABLE p (a INT, b TEXT); INSERT INTO p VALUES (1, 'x'), (2, NULL); SELECT * FROM p ORDER BY a");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("INSERT 0 2") && stdout.contains(" 1 | x") && stdout.contains("(2 rows)"),
+        "{stdout}"
+    );
+
+    // SQLSTATEs reach the client, and the server keeps serving.
+    let out = server.psql("abacus", "SELECT 1/0");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("22012"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = server.psql("abacus", "SELECT * FROM nowhere");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("42P01"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Only the configured database exists.
+    let out = server.psql("other", "SELECT 1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("database \"other\" does not exist"),
+        "{stderr}"
+    );
+
+    // The extended protocol through psycopg 3.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/psycopg_basic.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(server.port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "psycopg client failed (the README's test command installs psycopg): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // What clients wrote is in the data directory for the next process.
+    let status = server.stop();
+    assert!(
+        status.success(),
+        "serve exits cleanly on SIGTERM: {status:?}"
+    );
+    assert_eq!(crate::common::count(dir.path(), "t"), 3);
+}
+
+#[test]
+fn serve_refuses_non_loopback_addresses_without_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = abacus(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only loopback"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
