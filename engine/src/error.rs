@@ -15,6 +15,10 @@ pub enum Error {
     Unsupported(String),
     #[error("{0}")]
     InvalidOption(String),
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    TransactionAborted,
     /// Bad data in a file being loaded: where, and what was expected.
     #[error("{path}: {message}")]
     Load { path: String, message: String },
@@ -42,6 +46,8 @@ impl Error {
             Error::Syntax(_) => "42601",
             Error::Unsupported(_) => "0A000",
             Error::InvalidOption(_) => "22023",
+            Error::UnknownSetting(_) => "42704",
+            Error::TransactionAborted => "25P02",
             Error::Load { .. } => "22P02",
             Error::Io { .. } => "58030",
             Error::Catalog(c) => match c {

@@ -13,6 +13,7 @@ mod output;
 mod prepared;
 mod provider;
 mod session;
+mod settings;
 mod split;
 mod versioned;
 
@@ -21,6 +22,7 @@ pub use error::{Error, Result};
 pub use output::Output;
 pub use prepared::Prepared;
 pub use session::Session;
+pub use settings::Settings;
 pub use split::{split_statements, statement_is_complete};
 
 /// Re-exported so front ends format Arrow data with the engine's exact version.

@@ -16,12 +16,16 @@ use futures::StreamExt;
 
 use crate::names::{default_schema_of, CATALOG_NAME};
 use crate::provider::AbacusCatalog;
+use crate::settings::{CurrentSetting, Settings, Transaction, TransactionState, Version};
 use crate::{copy, ddl, dml, extensions, versioned, Config, Error, Output, Result};
+use datafusion::logical_expr::ScalarUDF;
 
 /// A connection's worth of state. Create one per user/connection from [`crate::Database`].
 pub struct Session {
     ctx: SessionContext,
     catalog: Arc<Catalog>,
+    settings: Arc<Settings>,
+    transaction: TransactionState,
 }
 
 impl Session {
@@ -50,7 +54,15 @@ impl Session {
             Arc::new(AbacusCatalog::new(catalog.clone(), ctx.state_weak_ref())),
         );
         abacus_udfs::register_all(&ctx);
-        Self { ctx, catalog }
+        let settings = Arc::new(Settings::default());
+        ctx.register_udf(ScalarUDF::from(Version::new()));
+        ctx.register_udf(ScalarUDF::from(CurrentSetting::new(settings.clone())));
+        Self {
+            ctx,
+            catalog,
+            settings,
+            transaction: TransactionState::default(),
+        }
     }
 
     /// The DataFusion context, for registering functions and reading settings.
@@ -99,8 +111,49 @@ impl Session {
         Ok(outputs)
     }
 
-    /// Runs one statement (no trailing `;` needed).
+    /// PostgreSQL-style settings of this session (`SET`, `SHOW`, `current_setting`).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Runs one statement (no trailing `;` needed). BEGIN/COMMIT/ROLLBACK are accepted and
+    /// every statement auto-commits; as in PostgreSQL, after a failure inside an explicit
+    /// transaction everything fails with 25P02 until ROLLBACK (or COMMIT, which rolls back).
     pub async fn execute_one(&self, sql: &str) -> Result<Output> {
+        let words = leading_words(sql, 1);
+        let state = *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner());
+        let set =
+            |t: Transaction| *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+        match words.first().map(String::as_str) {
+            Some("BEGIN" | "START") => {
+                if state == Transaction::Idle {
+                    set(Transaction::Open);
+                }
+                return Ok(Output::command("BEGIN"));
+            }
+            Some("COMMIT" | "END") => {
+                set(Transaction::Idle);
+                return Ok(Output::command(if state == Transaction::Failed {
+                    "ROLLBACK"
+                } else {
+                    "COMMIT"
+                }));
+            }
+            Some("ROLLBACK" | "ABORT") => {
+                set(Transaction::Idle);
+                return Ok(Output::command("ROLLBACK"));
+            }
+            _ if state == Transaction::Failed => return Err(Error::TransactionAborted),
+            _ => {}
+        }
+        let result = self.run_one(sql).await;
+        if result.is_err() && state == Transaction::Open {
+            set(Transaction::Failed);
+        }
+        result
+    }
+
+    async fn run_one(&self, sql: &str) -> Result<Output> {
         let words = leading_words(sql, 2);
         let first = words.first().map(String::as_str).unwrap_or("");
         let second = words.get(1).map(String::as_str).unwrap_or("");
@@ -123,6 +176,9 @@ impl Session {
 
     async fn run_statement(&self, statement: DFStatement) -> Result<Output> {
         if let DFStatement::Statement(ast) = &statement {
+            if let Some(output) = self.pg_setting_statement(ast)? {
+                return Ok(output);
+            }
             match ast.as_ref() {
                 Statement::Insert(_) => return dml::insert(self, statement).await,
                 Statement::Delete(delete) => return dml::delete(self, delete).await,
@@ -156,6 +212,76 @@ impl Session {
         let plan = self.state().statement_to_plan(statement).await?;
         let df = self.ctx.execute_logical_plan(plan).await?;
         Ok(Output::Rows(df.execute_stream().await?))
+    }
+}
+
+impl Session {
+    /// `SET` and `SHOW` of PostgreSQL settings; `datafusion.*` ones go to DataFusion.
+    fn pg_setting_statement(&self, ast: &Statement) -> Result<Option<Output>> {
+        use datafusion::sql::sqlparser::ast::{Expr, Set, Value};
+        let text = |e: &Expr| match e {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            Expr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        };
+        let set = |name: &str, value: String| -> Result<Option<Output>> {
+            self.settings
+                .set(name, &value)
+                .map_err(Error::InvalidOption)?;
+            Ok(Some(Output::command("SET")))
+        };
+        match ast {
+            Statement::Set(Set::SingleAssignment {
+                variable, values, ..
+            }) => {
+                let name = variable.to_string().to_ascii_lowercase();
+                if name.starts_with("datafusion.") {
+                    return Ok(None);
+                }
+                let value = values.iter().map(text).collect::<Vec<_>>().join(", ");
+                set(&name, value)
+            }
+            Statement::Set(Set::SetTimeZone { value, .. }) => set("timezone", text(value)),
+            Statement::Set(Set::SetNames { charset_name, .. }) => {
+                set("client_encoding", charset_name.value.clone())
+            }
+            Statement::Set(Set::SetTransaction { .. }) => Ok(Some(Output::command("SET"))),
+            Statement::ShowVariable { variable } => {
+                let name = variable
+                    .iter()
+                    .map(|i| i.value.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                if name.starts_with("datafusion") || name == "all" {
+                    return Ok(None);
+                }
+                let name = match name.as_str() {
+                    "transaction.isolation.level" => "transaction_isolation".to_string(),
+                    "time.zone" => "timezone".to_string(),
+                    other => other.to_string(),
+                };
+                let value = self
+                    .settings
+                    .get(&name)
+                    .ok_or_else(|| Error::UnknownSetting(name.clone()))?;
+                let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+                    datafusion::arrow::datatypes::Field::new(
+                        &name,
+                        datafusion::arrow::datatypes::DataType::Utf8,
+                        false,
+                    ),
+                ]));
+                let column = Arc::new(datafusion::arrow::array::StringArray::from(vec![value]));
+                let batch =
+                    datafusion::arrow::record_batch::RecordBatch::try_new(schema, vec![column])
+                        .map_err(datafusion::error::DataFusionError::from)?;
+                Ok(Some(Output::batch(batch)))
+            }
+            _ => Ok(None),
+        }
     }
 }
 

@@ -33,4 +33,22 @@ with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus", au
     # The connection survives errors.
     cur.execute("SELECT count(*) FROM t")
     assert cur.fetchone() == (3,)
+# psycopg opens transactions itself; a failure aborts it until rollback (25P02).
+with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus") as conn:
+    cur = conn.cursor()
+    cur.execute("SELECT current_setting('server_version_num')")
+    assert cur.fetchone() == ("160006",)
+    conn.commit()
+    try:
+        cur.execute("SELECT nope FROM t")
+    except psycopg.errors.UndefinedColumn:
+        pass
+    try:
+        cur.execute("SELECT 1")
+        raise AssertionError("expected 25P02")
+    except psycopg.errors.InFailedSqlTransaction as e:
+        assert e.sqlstate == "25P02"
+    conn.rollback()
+    cur.execute("SELECT version()")
+    assert cur.fetchone()[0].startswith("PostgreSQL 16.")
 print("ok")
