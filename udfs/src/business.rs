@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::docs::doc;
-use crate::params::f64_array;
+use crate::params::{coerce_all_numeric, f64_array};
 
 /// What is known of one customer's orders.
 #[derive(Debug, Clone, PartialEq)]
@@ -294,23 +294,7 @@ impl AggregateUDFImpl for WeightedSum {
             SumKind::QuizWeight => 1,
             SumKind::ClientRating => 2,
         };
-        if arg_types.len() != expected {
-            return plan_err!(
-                "{} takes {expected} argument(s), got {}",
-                self.name(),
-                arg_types.len()
-            );
-        }
-        arg_types
-            .iter()
-            .map(|t| {
-                if t.is_numeric() || t == &DataType::Null {
-                    Ok(DataType::Float64)
-                } else {
-                    plan_err!("{}: arguments must be numeric, got {t}", self.name())
-                }
-            })
-            .collect()
+        coerce_all_numeric(self.name(), arg_types, expected, expected)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

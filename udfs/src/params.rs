@@ -288,3 +288,28 @@ pub fn scalar_arg(
         _ => None,
     }
 }
+
+/// Every argument numeric, coerced to DOUBLE, with `min..=max` of them.
+pub fn coerce_all_numeric(
+    function: &str,
+    types: &[DataType],
+    min: usize,
+    max: usize,
+) -> Result<Vec<DataType>> {
+    if types.len() < min || types.len() > max {
+        return plan_err!(
+            "{function} takes {min} to {max} arguments, got {}",
+            types.len()
+        );
+    }
+    types
+        .iter()
+        .map(|t| {
+            if numeric(t) {
+                Ok(DataType::Float64)
+            } else {
+                plan_err!("{function}: arguments must be numeric, got {t}")
+            }
+        })
+        .collect()
+}

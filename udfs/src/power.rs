@@ -6,14 +6,14 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::Float64Array;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{plan_err, Result};
+use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use crate::dist::{norm_cdf, norm_ppf};
 use crate::docs::doc;
-use crate::params::{at, f64_columns};
+use crate::params::{at, coerce_all_numeric, f64_columns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -224,23 +224,7 @@ impl ScalarUDFImpl for PowerFunction {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let (min, max) = self.kind.arity();
-        if arg_types.len() < min || arg_types.len() > max {
-            return plan_err!(
-                "{} takes {min} to {max} arguments, got {}",
-                self.name(),
-                arg_types.len()
-            );
-        }
-        arg_types
-            .iter()
-            .map(|t| {
-                if t.is_numeric() || t == &DataType::Null {
-                    Ok(DataType::Float64)
-                } else {
-                    plan_err!("{}: arguments must be numeric, got {t}", self.name())
-                }
-            })
-            .collect()
+        coerce_all_numeric(self.name(), arg_types, min, max)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -35,6 +35,11 @@ pub fn number(v: &Value) -> f64 {
     }
 }
 
+/// A JSON array of numbers.
+pub fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array().expect("an array").iter().map(number).collect()
+}
+
 /// A sample inline or by reference to the large arrays.
 pub fn sample(v: &Value) -> Vec<f64> {
     let v = match v.get("ref") {
@@ -383,18 +388,8 @@ async fn proportions_ztest_vectors() {
 async fn srm_vectors() {
     for case in section("srm_chisquare") {
         let id = case["id"].as_str().unwrap();
-        let observed: Vec<f64> = case["observed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(number)
-            .collect();
-        let weights: Vec<f64> = case["weights"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(number)
-            .collect();
+        let observed: Vec<f64> = numbers(&case["observed"]);
+        let weights: Vec<f64> = numbers(&case["weights"]);
         let e = &case["expected"];
         let list = |v: &[f64]| {
             v.iter()
@@ -461,18 +456,8 @@ async fn srm_vectors() {
 async fn multiple_testing_vectors() {
     for case in section("multiple_testing") {
         let id = case["id"].as_str().unwrap();
-        let p: Vec<f64> = case["pvalues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(number)
-            .collect();
-        let expected: Vec<f64> = case["expected"]["adjusted"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(number)
-            .collect();
+        let p: Vec<f64> = numbers(&case["pvalues"]);
+        let expected: Vec<f64> = numbers(&case["expected"]["adjusted"]);
         let method = case["method"].as_str().unwrap();
         let ctx = context(2, 2);
         let idx: Vec<i64> = (0..p.len() as i64).collect();
