@@ -101,16 +101,6 @@ impl Session {
         .boxed()
     }
 
-    /// Runs all of `sql` and collects the outputs; rows are left unread in their streams.
-    pub async fn execute_all(&self, sql: &str) -> Result<Vec<Output>> {
-        let mut stream = self.execute(sql);
-        let mut outputs = Vec::new();
-        while let Some(output) = stream.next().await {
-            outputs.push(output?);
-        }
-        Ok(outputs)
-    }
-
     /// PostgreSQL-style settings of this session (`SET`, `SHOW`, `current_setting`).
     pub fn settings(&self) -> &Settings {
         &self.settings
