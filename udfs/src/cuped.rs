@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::docs::doc;
-use crate::moments::Moments;
+use crate::moments::{merge_canonically, Moments};
 use crate::params::{
     arms, coerce_two_sample, f64_array, logical_params, physical_params, struct_type, struct_value,
     Param,
@@ -243,13 +243,12 @@ impl CupedAccumulator {
                 m.c.to_bits(),
             )
         };
-        let mut partials = self.partials.clone();
-        partials.sort_by_key(|[t, c]| (key(t), key(c)));
-        let (mut t, mut c) = (self.treatment, self.control);
-        for [pt, pc] in &partials {
-            t.merge(pt);
-            c.merge(pc);
-        }
+        let [t, c] = merge_canonically(
+            [self.treatment, self.control],
+            &self.partials,
+            key,
+            CoMoments::merge,
+        );
         (t, c)
     }
 

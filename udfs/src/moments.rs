@@ -87,6 +87,25 @@ impl Moments {
     }
 }
 
+/// Merges partial `[treatment, control]` states into `own` in a canonical order (sorted by
+/// `key`): partial states arrive in whatever order threads finish, and floating-point merges
+/// are exact only up to rounding, so a fixed order makes every run give the same bits.
+pub fn merge_canonically<T: Copy, K: Ord>(
+    own: [T; 2],
+    partials: &[[T; 2]],
+    key: impl Fn(&T) -> K,
+    merge: impl Fn(&mut T, &T),
+) -> [T; 2] {
+    let mut order: Vec<&[T; 2]> = partials.iter().collect();
+    order.sort_by_key(|[t, c]| (key(t), key(c)));
+    let [mut t, mut c] = own;
+    for [pt, pc] in order {
+        merge(&mut t, pt);
+        merge(&mut c, pc);
+    }
+    [t, c]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 
 use crate::dist::{t_cdf, t_ppf, t_sf};
 use crate::docs::doc;
-use crate::moments::Moments;
+use crate::moments::{merge_canonically, Moments};
 use crate::params::{
     arms, coerce_two_sample, confidence, f64_array, logical_params, physical_params, struct_type,
     struct_value, Alternative, Param,
@@ -334,13 +334,12 @@ impl TwoArms {
     /// Treatment and control with every partial state merged in a canonical order.
     pub fn settled(&self) -> (Moments, Moments) {
         let key = |m: &Moments| (m.n, m.shift.to_bits(), m.mean.to_bits(), m.m2.to_bits());
-        let mut partials = self.partials.clone();
-        partials.sort_by_key(|[t, c]| (key(t), key(c)));
-        let (mut t, mut c) = (self.treatment, self.control);
-        for [pt, pc] in &partials {
-            t.merge(pt);
-            c.merge(pc);
-        }
+        let [t, c] = merge_canonically(
+            [self.treatment, self.control],
+            &self.partials,
+            key,
+            Moments::merge,
+        );
         (t, c)
     }
 }
