@@ -144,15 +144,7 @@ fn help_shows_examples_and_version_prints() {
 #[test]
 fn demo_datasets_follow_the_nl_schemas_and_have_recent_data() {
     let dir = tempfile::tempdir().unwrap();
-    let out = abacus(dir.path())
-        .args(["demo", "--scale", "0.01"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::run_ok(abacus(dir.path()).args(["demo", "--scale", "0.01"]));
     let tables = json_rows(
         dir.path(),
         "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables \
@@ -254,15 +246,7 @@ fn bad_sql_reports_syntax_errors() {
 #[test]
 fn demo_data_answers_an_ab_question_with_unnest() {
     let dir = tempfile::tempdir().unwrap();
-    let out = abacus(dir.path())
-        .args(["--demo", "-c", "SELECT 1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::run_ok(abacus(dir.path()).args(["--demo", "-c", "SELECT 1"]));
     let rows = json_rows(
         dir.path(),
         "SELECT unnest(welch_ttest(amount, merchant_id % 2 = 0)) FROM payments.transactions",

@@ -47,3 +47,14 @@ pub fn count(data: &Path, table: &str) -> i64 {
     let rows = json_rows(data, &format!("SELECT count(*) AS n FROM {table}"));
     rows[0]["n"].as_i64().expect("a count")
 }
+
+/// Runs `cmd`, panicking with its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("abacus runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

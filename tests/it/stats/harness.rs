@@ -71,16 +71,20 @@ pub fn two_sample(x: &[f64], y: &[f64]) -> Vec<(&'static str, ArrayRef)> {
     ]
 }
 
-/// Runs a one-row query and returns its first column as (field name → value) for structs, or
-/// `"value"` for anything else.
-pub async fn one_row(ctx: &SessionContext, sql: &str) -> Vec<(String, ScalarValue)> {
-    let batches = ctx
-        .sql(sql)
+/// Runs `sql`, panicking with the query in the message when it fails.
+pub async fn collect(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .collect()
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs a one-row query and returns its first column as (field name → value) for structs, or
+/// `"value"` for anything else.
+pub async fn one_row(ctx: &SessionContext, sql: &str) -> Vec<(String, ScalarValue)> {
+    let batches = collect(ctx, sql).await;
     let batch = batches.iter().find(|b| b.num_rows() > 0).expect("one row");
     let value = ScalarValue::try_from_array(batch.column(0), 0).unwrap();
     match value {

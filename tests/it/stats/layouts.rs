@@ -7,7 +7,7 @@ use std::sync::Arc;
 use abacus_engine::datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
 use abacus_engine::datafusion::common::ScalarValue;
 
-use super::harness::{context, register};
+use super::harness::{collect, context, register};
 
 /// A call per aggregate over the columns of `data()`.
 const CALLS: &[(&str, &str)] = &[
@@ -100,13 +100,7 @@ fn same(a: &[f64], b: &[f64]) -> bool {
 async fn rows(batch: usize, partitions: usize, sql: &str) -> Vec<Vec<f64>> {
     let ctx = context(batch, partitions);
     register(&ctx, "d", data(), batch, partitions);
-    let batches = ctx
-        .sql(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, sql).await;
     let mut out = Vec::new();
     for b in &batches {
         for r in 0..b.num_rows() {
@@ -183,7 +177,7 @@ async fn sliding_window_matches_recomputation() {
         let ctx = context(4, 1);
         register(&ctx, "d", data(), 4, 1);
         let sql = format!("SELECT i, {call} OVER (ORDER BY i ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) AS r FROM d ORDER BY i");
-        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let batches = collect(&ctx, &sql).await;
         let mut sliding = Vec::new();
         for b in &batches {
             for r in 0..b.num_rows() {
