@@ -9,6 +9,9 @@ use abacus_repl::{run_script, Format, Repl};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod ask_cmd;
+mod eval_nl;
+
 const EXAMPLES: &str = "\
 Examples:
   abacus --demo                                   REPL on ./abacus-data with the demo datasets
@@ -16,7 +19,8 @@ Examples:
   abacus --data /srv/abacus -f load.sql           run a script
   echo \"SELECT 1\" | abacus                        SQL on stdin
   abacus demo --scale 0.1                         (re)write the demo datasets, 10 % size
-  abacus serve --listen 127.0.0.1:5432            then: psql -h 127.0.0.1 -p 5432 abacus";
+  abacus serve --listen 127.0.0.1:5432            then: psql -h 127.0.0.1 -p 5432 abacus
+  abacus --demo ask \"Топ 10 мерчантов по объему транзакций\" --format json";
 
 #[derive(Parser)]
 #[command(name = "abacus", version, about = "Abacus: an embedded analytics database on Delta Lake", after_help = EXAMPLES)]
@@ -55,6 +59,31 @@ enum Sub {
         /// Size factor: 1 writes about a million rows in all.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+    },
+    /// Answer a question in Russian or English: translate to SQL, run it, print the rows.
+    Ask {
+        /// The question, e.g. "Топ 10 мерчантов по объему транзакций".
+        question: String,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Print the SQL without running it.
+        #[arg(long)]
+        sql_only: bool,
+    },
+    /// Score ASK on an evaluation file (shared/nl/eval.jsonl format) over the demo data.
+    EvalNl {
+        /// JSON-lines file of questions with gold SQL.
+        file: PathBuf,
+        /// Demo data size factor.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Use this data directory (demo tables added when missing) instead of a temporary one.
+        #[arg(long)]
+        eval_data: Option<PathBuf>,
+        /// Print every item, not only failures.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Serve the data directory over the PostgreSQL wire protocol (psql, JDBC, psycopg …).
     Serve {
@@ -120,6 +149,26 @@ fn real_main() -> anyhow::Result<()> {
             let report = rt.block_on(demo::generate(&db, scale, demo::Mode::Replace))?;
             eprintln!("{report}");
             return Ok(());
+        }
+        Some(Sub::Ask {
+            question,
+            format,
+            sql_only,
+        }) => {
+            if cli.demo {
+                rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;
+            }
+            let code = rt.block_on(ask_cmd::run(&db, &question, format == "json", sql_only))?;
+            std::process::exit(code);
+        }
+        Some(Sub::EvalNl {
+            file,
+            scale,
+            eval_data,
+            verbose,
+        }) => {
+            let code = rt.block_on(eval_nl::run(&file, eval_data.as_deref(), scale, verbose))?;
+            std::process::exit(code);
         }
         Some(Sub::Serve { listen, database }) => {
             if cli.demo {

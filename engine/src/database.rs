@@ -6,6 +6,7 @@ use std::sync::Arc;
 use abacus_catalog::Catalog;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 
+use crate::ask::NlCache;
 use crate::{Result, Session};
 
 /// Engine settings. Front ends fill it from flags, then `ABACUS_*` variables, then defaults.
@@ -23,6 +24,7 @@ pub struct Database {
     catalog: Arc<Catalog>,
     runtime: Arc<RuntimeEnv>,
     config: Config,
+    nl: Arc<NlCache>,
 }
 
 impl Database {
@@ -34,6 +36,7 @@ impl Database {
             catalog,
             runtime,
             config,
+            nl: Arc::default(),
         })
     }
 
@@ -47,6 +50,11 @@ impl Database {
 
     /// A new session: its own settings and DataFusion context, the shared runtime and catalog.
     pub fn session(&self) -> Session {
-        Session::new(self.catalog.clone(), self.runtime.clone(), &self.config)
+        Session::new(
+            self.catalog.clone(),
+            self.runtime.clone(),
+            &self.config,
+            self.nl.clone(),
+        )
     }
 }

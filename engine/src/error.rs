@@ -17,6 +17,12 @@ pub enum Error {
     InvalidOption(String),
     #[error("unrecognized configuration parameter \"{0}\"")]
     UnknownSetting(String),
+    /// ASK could not be answered (LLM unreachable, timeout, …).
+    #[error("{0}")]
+    Ask(String),
+    /// ASK declined the question; the text says why in the question's language.
+    #[error("{0}")]
+    AskRefused(String),
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     TransactionAborted,
     /// Bad data in a file being loaded: where, and what was expected.
@@ -48,6 +54,8 @@ impl Error {
             Error::InvalidOption(_) => "22023",
             Error::UnknownSetting(_) => "42704",
             Error::TransactionAborted => "25P02",
+            Error::Ask(_) => "58000",
+            Error::AskRefused(_) => "0A000",
             Error::Load { .. } => "22P02",
             Error::Io { .. } => "58030",
             Error::Catalog(c) => match c {

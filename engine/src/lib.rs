@@ -1,5 +1,6 @@
 //! The Abacus engine: a `Database` over the catalog and a `Session` that runs SQL on DataFusion.
 
+mod ask;
 mod copy;
 mod database;
 mod ddl;
@@ -17,6 +18,7 @@ mod settings;
 mod split;
 mod versioned;
 
+pub use ask::{write_demo_layers, AskResult, ROW_CAP};
 pub use database::{Config, Database};
 pub use error::{Error, Result};
 pub use output::Output;

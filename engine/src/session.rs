@@ -26,10 +26,19 @@ pub struct Session {
     catalog: Arc<Catalog>,
     settings: Arc<Settings>,
     transaction: TransactionState,
+    nl: Arc<crate::ask::NlCache>,
+    /// The last answered ASK (question, SQL), for `\\good`.
+    pub(crate) last_ask: parking_lot::Mutex<Option<(String, String)>>,
+    notices: parking_lot::Mutex<Vec<String>>,
 }
 
 impl Session {
-    pub(crate) fn new(catalog: Arc<Catalog>, runtime: Arc<RuntimeEnv>, config: &Config) -> Self {
+    pub(crate) fn new(
+        catalog: Arc<Catalog>,
+        runtime: Arc<RuntimeEnv>,
+        config: &Config,
+        nl: Arc<crate::ask::NlCache>,
+    ) -> Self {
         let mut session_config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
@@ -62,7 +71,24 @@ impl Session {
             catalog,
             settings,
             transaction: TransactionState::default(),
+            nl,
+            last_ask: Default::default(),
+            notices: Default::default(),
         }
+    }
+
+    pub(crate) fn nl_cache(&self) -> &crate::ask::NlCache {
+        &self.nl
+    }
+
+    /// Queues a message for the client (a NOTICE over the wire, a line in the REPL).
+    pub(crate) fn notice(&self, message: String) {
+        self.notices.lock().push(message);
+    }
+
+    /// Messages queued since the last call, oldest first.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock())
     }
 
     /// The DataFusion context, for registering functions and reading settings.
@@ -148,6 +174,17 @@ impl Session {
         let first = words.first().map(String::as_str).unwrap_or("");
         let second = words.get(1).map(String::as_str).unwrap_or("");
         match (first, second) {
+            ("ASK", _) | ("EXPLAIN", "ASK") => match crate::ask::parse_statement(sql)? {
+                Some(crate::ask::AskStatement::Ask { question, explain }) => {
+                    return self.ask_statement(&question, explain).await
+                }
+                Some(crate::ask::AskStatement::Confirm) => {
+                    let (question, _) = self.confirm_last_ask().await?;
+                    self.notice(format!("saved as an example: {question}"));
+                    return Ok(Output::command("ASK CONFIRM"));
+                }
+                None => {}
+            },
             ("RESTORE", _) => return extensions::restore(self, sql).await,
             ("DESCRIBE" | "DESC", "HISTORY") => return extensions::history(self, sql).await,
             ("COPY", _) => {
@@ -277,6 +314,16 @@ impl Session {
 
 /// The first `n` words of a statement, upper-cased, skipping leading comments.
 pub(crate) fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    strip_comments(sql)
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ';' || c == '\'')
+        .filter(|w| !w.is_empty())
+        .take(n)
+        .map(str::to_ascii_uppercase)
+        .collect()
+}
+
+/// The statement without its leading comments.
+pub(crate) fn strip_comments(sql: &str) -> &str {
     let mut rest = sql.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("--") {
@@ -295,9 +342,5 @@ pub(crate) fn leading_words(sql: &str, n: usize) -> Vec<String> {
             break;
         }
     }
-    rest.split(|c: char| c.is_whitespace() || c == '(' || c == ';')
-        .filter(|w| !w.is_empty())
-        .take(n)
-        .map(str::to_ascii_uppercase)
-        .collect()
+    rest
 }

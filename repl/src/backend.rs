@@ -8,10 +8,19 @@ use futures::stream::BoxStream;
 pub trait Backend: Send + Sync {
     /// Runs the statements of `sql` in order, stopping after the first error.
     fn execute<'a>(&'a self, sql: &str) -> BoxStream<'a, abacus_engine::Result<Output>>;
+
+    /// Messages the last statements left for the user (the SQL an ASK ran, warnings).
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl Backend for Session {
     fn execute<'a>(&'a self, sql: &str) -> BoxStream<'a, abacus_engine::Result<Output>> {
         Session::execute(self, sql)
+    }
+
+    fn take_notices(&self) -> Vec<String> {
+        Session::take_notices(self)
     }
 }

@@ -8,6 +8,8 @@ pub enum Meta {
     Timing,
     SetFormat(Option<Format>),
     Include(String),
+    /// A statement to run as if typed (`\ask` → `ASK` statement).
+    Sql(String),
     /// A catalog listing: SQL to run and print as a table, and what to say when it is empty.
     Listing {
         sql: String,
@@ -22,6 +24,9 @@ General
   \\timing            toggle printing each statement's duration
   \\format [FMT]      show or set the output format: table, csv, json, ndjson
   \\i FILE            run the statements in FILE
+Questions
+  \\ask QUESTION      answer a question in Russian or English (prints the SQL, then rows)
+  \\good              confirm the last answer: it is reused and shown to the LLM as an example
 Catalog
   \\dt                list tables and views
   \\d NAME            describe a table or view (schema.name or name)
@@ -50,6 +55,11 @@ pub fn parse(line: &str, default_schema: &str) -> Result<Meta, String> {
         ("\\format", Some(f)) => Meta::SetFormat(Some(f.parse()?)),
         ("\\i", Some(path)) => Meta::Include(path.to_string()),
         ("\\i", None) => return Err("\\i needs a file name".into()),
+        ("\\ask", Some(q)) => Meta::Sql(format!("ASK {}", literal(q))),
+        ("\\ask", None) => {
+            return Err("\\ask needs a question, e.g. \\ask Сколько заказов сегодня?".into())
+        }
+        ("\\good", _) => Meta::Sql("ASK CONFIRM".into()),
         ("\\dt" | "\\d", None) => Meta::Listing {
             sql: format!(
                 "SELECT table_schema AS schema, table_name AS name, \

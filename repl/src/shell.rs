@@ -30,6 +30,9 @@ pub async fn run_script(
         let Some(output) = stream.next().await else {
             return Ok(());
         };
+        for notice in backend.take_notices() {
+            eprintln!("NOTICE: {notice}");
+        }
         let progress = Progress::start();
         print_output(output?, format, out, Some(&progress)).await?;
         progress.finish();
@@ -142,6 +145,7 @@ impl<B: Backend + 'static> Repl<B> {
                 }
                 Err(e) => eprintln!("ERROR: {path}: {e}"),
             },
+            Ok(Meta::Sql(sql)) => self.run_sql(rt, &sql),
             Ok(Meta::Listing { sql, empty }) => {
                 let backend = self.backend.clone();
                 let has_rows = rt.block_on(async {

@@ -88,5 +88,7 @@ pub async fn generate(db: &Database, scale: f64, mode: Mode) -> Result<Report> {
             report.tables.push((format!("{schema}.{table}"), rows));
         }
     }
+    // The semantic layers that let ASK answer questions about the demo data.
+    crate::write_demo_layers(catalog.root(), &["payments", "marketplace", "learning"])?;
     Ok(report)
 }
