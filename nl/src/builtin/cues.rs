@@ -186,6 +186,11 @@ pub fn find(tokens: &[Token], taken: &mut [bool]) -> Cues {
             ) {
                 used += 1;
             }
+        } else if is(t, &["на"]) && is(next, &["одного", "одну", "каждого", "каждую", "одно"])
+            || is(t, &["per"]) && is(next, &["one", "each", "a", "an", "single"])
+        {
+            c.per_entity = true;
+            used = 2;
         } else if is(t, &["в"]) && is(next, &["среднем"])
             || is(t, &["on"]) && is(next, &["average"])
         {
@@ -371,7 +376,10 @@ fn comparator(tokens: &[Token], i: usize) -> Option<(&'static str, usize)> {
 
 fn bucket_of(t: Option<&Token>) -> Option<Bucket> {
     let w = t?.text.as_str();
-    if w.starts_with("час") || w == "hour" || w == "hours" {
+    if matches!(
+        w,
+        "час" | "часам" | "часу" | "часа" | "часов" | "hour" | "hours"
+    ) {
         Some(Bucket::Hour)
     } else if w.starts_with("дн")
         || w.starts_with("день")

@@ -60,7 +60,12 @@ impl Lexicon {
         let mut add = |phrases: &mut dyn Iterator<Item = &String>, target: Target| {
             for p in phrases {
                 let s = stems(p);
-                if !s.is_empty() {
+                // A value spelled like a function word ('BY', 'in') would match prepositions.
+                let filler = s.len() == 1
+                    && crate::text::tokenize(p)
+                        .first()
+                        .is_some_and(super::cues::is_filler);
+                if !s.is_empty() && !(filler && matches!(target, Target::Value(_))) {
                     let entry = Entry {
                         stems: s,
                         target: target.clone(),
@@ -182,7 +187,22 @@ fn scan(entries: &[Entry], tokens: &[Token], taken: &mut [bool]) -> Vec<Mention>
 }
 
 fn word_matches(t: &Token, stem: &str) -> bool {
-    t.stem == stem || t.text == stem
+    t.stem == stem || t.text == stem || russian_close(&t.stem, stem)
+}
+
+/// Russian Snowball stems nominatives harder than oblique cases ("канал" → "кана",
+/// "каналам" → "канал"; "уровень" → "уровен", "уровня" → "уровн"): stems that differ only
+/// in their last two letters after a shared start are one word.
+fn russian_close(a: &str, b: &str) -> bool {
+    let is_ru = |s: &str| s.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+    if !is_ru(a) || !is_ru(b) {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (short, long) = (a.len().min(b.len()), a.len().max(b.len()));
+    (common == short && short >= 3 && long - short <= 2)
+        || (common >= 4 && long - common <= 2 && short - common <= 1)
 }
 
 /// One edit (two for long words) between stems of at least six letters: "мерчнатов".

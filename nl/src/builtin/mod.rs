@@ -67,6 +67,16 @@ pub fn translate(question: &str, layers: &[Indexed], default_schema: &str, tz: T
             .then((b.schema == default_schema).cmp(&(a.schema == default_schema)))
     });
     let best = &parsed[0];
+    if std::env::var_os("ABACUS_NL_DEBUG").is_some() {
+        eprintln!(
+            "nl: schema {} mentions {:?}\n    cues {:?}\n    times {:?} unknown {:?}",
+            best.schema,
+            best.understood(),
+            best.cues,
+            best.times,
+            best.unknown
+        );
+    }
     if !best.unknown.is_empty() {
         let understood = best.understood();
         let list = |v: &[String]| {

@@ -18,6 +18,14 @@ struct Measure {
     table: String,
     filter: Option<String>,
     time: Option<String>,
+    /// How a share of this measure is computed, when it can be.
+    share: Option<ShareBase>,
+}
+
+#[derive(Debug, Clone)]
+enum ShareBase {
+    Count(String),
+    Sum(String),
 }
 
 /// What rows are grouped or listed by.
@@ -97,6 +105,30 @@ pub fn plan(p: &Parsed, tz: Tz) -> Result<String, String> {
         share_condition(p, &measure)
     } else {
         None
+    };
+    let measure = match (&share_cond, &measure.share) {
+        (Some(cond), Some(ShareBase::Count(t))) => {
+            let part = sel.count(t, Some(cond.clone()));
+            let whole = sel.count(t, None);
+            Measure {
+                expr: format!("100.0 * {part} / {whole}"),
+                name: "share_pct".into(),
+                ..measure
+            }
+        }
+        (Some(cond), Some(ShareBase::Sum(col))) => Measure {
+            expr: format!("100.0 * SUM(CASE WHEN {cond} THEN {col} ELSE 0 END) / SUM({col})"),
+            name: "share_pct".into(),
+            ..measure
+        },
+        (Some(_), None) => {
+            return Err(refuse(
+                p,
+                &format!("Не умею считать долю для показателя {}.", measure.name),
+                &format!("I cannot compute a share of the metric {}.", measure.name),
+            ))
+        }
+        (None, _) => measure,
     };
     value_filters(p, &mut sel, &measure, share_cond.as_deref());
     let groups = groups(p, &measure, share_cond.as_deref());
@@ -224,16 +256,15 @@ fn measure(p: &Parsed, sel: &mut Select) -> Result<Measure, String> {
     if c.share {
         let base = if let Some((m, _)) = metrics.first() {
             metric(p, sel, m)
-        } else if let Some(t) =
-            first_table(p).or_else(|| values.first().and_then(|(v, _)| layer.values[v].table()))
-        {
+        } else if let Some(t) = share_table(p) {
             let expr = sel.count(&t, None);
             Measure {
                 expr,
                 name: "count".into(),
-                table: t,
+                table: t.clone(),
                 filter: None,
                 time: None,
+                share: Some(ShareBase::Count(t)),
             }
         } else {
             return Err(refuse(
@@ -260,20 +291,30 @@ fn measure(p: &Parsed, sel: &mut Select) -> Result<Measure, String> {
             table,
             filter: None,
             time: None,
+            share: (agg == Agg::Sum).then(|| ShareBase::Sum(def.column.clone())),
         });
     }
     // "Сумма возвратов": an aggregation of the table's default measure.
     if let Some(agg) = c.agg.filter(|a| *a != Agg::Count) {
-        let table =
-            first_table(p).or_else(|| values.first().and_then(|(v, _)| layer.values[v].table()));
-        if let Some(t) = table {
+        let mut candidates: Vec<String> = values
+            .iter()
+            .filter_map(|(v, _)| layer.values[v].table())
+            .collect();
+        candidates.extend(p.tables().into_iter().map(|(t, _)| t));
+        for t in candidates {
             if let Some(col) = layer.tables.get(&t).and_then(|d| d.measure.clone()) {
+                let col = qualify(&t, &col);
                 return Ok(Measure {
-                    expr: agg.apply(&qualify(&t, &col)),
-                    name: format!("{}_{}", agg_name(agg), col),
+                    expr: agg.apply(&col),
+                    name: format!(
+                        "{}_{}",
+                        agg_name(agg),
+                        col.split('.').next_back().unwrap_or("value")
+                    ),
                     table: t,
                     filter: None,
                     time: None,
+                    share: (agg == Agg::Sum).then_some(ShareBase::Sum(col)),
                 });
             }
         }
@@ -345,7 +386,58 @@ fn metric(p: &Parsed, sel: &mut Select, name: &str) -> Measure {
         table: def.table.clone(),
         filter: def.filter.clone(),
         time: def.time.clone(),
+        share: match (
+            def.expr.is_none() && def.duration.is_none(),
+            def.agg,
+            &def.column,
+        ) {
+            (true, Some(Agg::Count) | None, None) => Some(ShareBase::Count(def.table.clone())),
+            (true, Some(Agg::Sum), Some(col)) => Some(ShareBase::Sum(col.clone())),
+            _ => None,
+        },
     }
+}
+
+/// The rows a share is taken over: a named table holding the value, or one that reaches it
+/// over many-to-one joins ("orders paid via SBP"), else the value's own table.
+fn share_table(p: &Parsed) -> Option<String> {
+    let layer = p.layer;
+    let value_tables: Vec<String> = p
+        .values()
+        .iter()
+        .filter_map(|(v, _)| layer.values[v].table())
+        .collect();
+    let named: Vec<String> = p.tables().into_iter().map(|(t, _)| t).collect();
+    if let Some(t) = named.iter().find(|t| value_tables.contains(t)) {
+        return Some(t.clone());
+    }
+    let joins = layer.parsed_joins().unwrap_or_default();
+    let reaches = |from: &str, to: &str| {
+        let mut frontier = vec![from.to_string()];
+        let mut seen = vec![from.to_string()];
+        while let Some(t) = frontier.pop() {
+            if t == to {
+                return true;
+            }
+            for j in joins.iter().filter(|j| j.from_table == t) {
+                if !seen.contains(&j.to_table) {
+                    seen.push(j.to_table.clone());
+                    frontier.push(j.to_table.clone());
+                }
+            }
+        }
+        false
+    };
+    if let Some(t) = named
+        .iter()
+        .find(|t| value_tables.iter().any(|v| reaches(t, v)))
+    {
+        return Some(t.clone());
+    }
+    value_tables
+        .into_iter()
+        .next()
+        .or_else(|| named.into_iter().next())
 }
 
 fn static_unit(u: &str) -> &'static str {
@@ -383,6 +475,7 @@ fn counted_subject(p: &Parsed, sel: &mut Select) -> Option<Measure> {
                     .filter(|m| m.table == def.table)
                     .and_then(|m| m.filter.clone()),
                 time: None,
+                share: None,
             })
         }
         Target::Table(t) => {
@@ -404,6 +497,7 @@ fn counted_subject(p: &Parsed, sel: &mut Select) -> Option<Measure> {
                             table: md.table.clone(),
                             filter: md.filter.clone(),
                             time: md.time.clone(),
+                            share: None,
                         });
                     }
                 }
@@ -419,6 +513,7 @@ fn counted_subject(p: &Parsed, sel: &mut Select) -> Option<Measure> {
                 table: t.clone(),
                 filter: narrowing.and_then(|m| m.filter.clone()),
                 time: None,
+                share: Some(ShareBase::Count(t.clone())),
             })
         }
         _ => None,
@@ -548,21 +643,23 @@ fn groups(p: &Parsed, m: &Measure, share: Option<&str>) -> Vec<Group> {
             None => value_cols.push((col, 1)),
         }
     }
-    let value_tables: Vec<String> = values
+    let value_tables: Vec<(String, usize)> = values
         .iter()
-        .filter_map(|(v, _)| layer.values[v].table())
+        .filter_map(|(v, pos)| layer.values[v].table().map(|t| (t, *pos)))
         .collect();
-    for (d, _) in p.dimensions() {
+    for (d, dpos) in p.dimensions() {
         let def = &layer.dimensions[&d];
         let col_table = tables_in(&def.column)
             .into_iter()
             .next()
             .unwrap_or_default();
+        // "в категории Grocery", "paid via SBP": the dimension only names the value's kind.
         let single_value = value_cols
             .iter()
             .any(|(c, n)| *n == 1 && (*c == def.column || def.column_ru.as_ref() == Some(c)))
-            || value_cols.iter().all(|(_, n)| *n == 1)
-                && value_tables.contains(&col_table)
+            || value_tables
+                .iter()
+                .any(|(t, pos)| *t == col_table && pos.abs_diff(dpos) <= 2)
                 && !value_cols
                     .iter()
                     .any(|(c, n)| *n > 1 && tables_in(c).contains(&col_table));
@@ -832,6 +929,7 @@ fn threshold(
                 table: t,
                 filter: narrowing.and_then(|m| m.filter),
                 time: None,
+                share: None,
             }
         }
         _ => {
@@ -985,6 +1083,7 @@ fn anti_join(p: &Parsed, sel: &mut Select, tz: Tz) -> Result<Option<String>, Str
         table: fact.clone(),
         filter: None,
         time: None,
+        share: None,
     };
     value_filters(p, &mut inner, &m, None);
     if let Some(t) = p.times.first() {
