@@ -95,6 +95,9 @@ pub fn plan(p: &Parsed, tz: Tz) -> Result<String, String> {
             return Ok(sql);
         }
     }
+    if let Some(sql) = listing(p, &mut sel, &row_filters, tz)? {
+        return Ok(sql);
+    }
     let measure = measure(p, &mut sel)?;
     sel.base = measure.table.clone();
     sel.filters.extend(row_filters);
@@ -1116,4 +1119,62 @@ fn anti_join(p: &Parsed, sel: &mut Select, tz: Tz) -> Result<Option<String>, Str
         sel.filters.join("\n  AND ")
     );
     Ok(Some(outer))
+}
+
+/// "Which learners registered this month?": rows of a named table, no aggregate.
+fn listing(
+    p: &Parsed,
+    sel: &mut Select,
+    row_filters: &[String],
+    tz: Tz,
+) -> Result<Option<String>, String> {
+    let c = &p.cues;
+    let aggregate = c.count
+        || c.share
+        || c.agg.is_some()
+        || c.series.is_some()
+        || c.compare
+        || c.top.is_some()
+        || c.superlative.is_some()
+        || !p.metrics().is_empty()
+        || !p.measures().is_empty()
+        || !p.dimensions().is_empty();
+    if !c.list || aggregate {
+        return Ok(None);
+    }
+    let layer = p.layer;
+    let Some((table, _)) = p
+        .tables()
+        .into_iter()
+        .find(|(t, _)| layer.tables[t].label.is_some())
+    else {
+        return Ok(None);
+    };
+    let def = &layer.tables[&table];
+    sel.base = table.clone();
+    if let Some(l) = &def.label {
+        sel.columns.push((qualify(&table, l), l.clone()));
+    }
+    if let Some(k) = &def.key {
+        sel.columns.push((qualify(&table, k), k.clone()));
+    }
+    sel.filters.extend(row_filters.iter().cloned());
+    let m = Measure {
+        expr: String::new(),
+        name: String::new(),
+        table: table.clone(),
+        filter: None,
+        time: None,
+        share: None,
+    };
+    value_filters(p, sel, &m, None);
+    if let Some(t) = p.times.first() {
+        let col = time_column(p, &m, t);
+        sel.filters.push(t.period.condition(&col, tz));
+    }
+    if let Some(l) = &def.label {
+        sel.order_by.push(qualify(&table, l));
+    }
+    sel.limit = Some(1000);
+    sel.render(layer).map(Some).map_err(|e| refuse(p, &e, &e))
 }
