@@ -20,6 +20,8 @@ pub struct Prepared {
     query: Option<DFStatement>,
     /// The plan made at preparation, for describing parameters and columns.
     plan: Option<LogicalPlan>,
+    /// Result columns known without a plan (ASK: from the translated SQL).
+    columns: Option<SchemaRef>,
 }
 
 impl Prepared {
@@ -53,7 +55,9 @@ impl Prepared {
 
     /// The columns the statement returns; None when it returns no rows (or only knows at run time).
     pub fn result_schema(&self) -> Option<SchemaRef> {
-        self.plan.as_ref().map(|p| p.schema().inner().clone())
+        self.columns
+            .clone()
+            .or_else(|| self.plan.as_ref().map(|p| p.schema().inner().clone()))
     }
 }
 
@@ -86,13 +90,28 @@ impl Session {
         let routed = matches!(
             words.first().map(String::as_str),
             Some("COPY" | "RESTORE") | None
-        ) || (matches!(words.first().map(String::as_str), Some("DESCRIBE" | "DESC"))
-            && words.get(1).map(String::as_str) == Some("HISTORY"));
+        ) || (words.first().map(String::as_str) == Some("ASK")
+            && words.get(1).map(String::as_str) == Some("CONFIRM"))
+            || (matches!(words.first().map(String::as_str), Some("DESCRIBE" | "DESC"))
+                && words.get(1).map(String::as_str) == Some("HISTORY"));
         if routed {
             return Ok(Prepared {
                 sql,
                 query: None,
                 plan: None,
+                columns: None,
+            });
+        }
+        if let Some(crate::ask::AskStatement::Ask { question, explain }) =
+            crate::ask::parse_statement(&sql)?
+        {
+            // Described before it runs: translate now to know the columns.
+            let columns = self.ask_columns(&question, explain).await?;
+            return Ok(Prepared {
+                sql,
+                query: None,
+                plan: None,
+                columns,
             });
         }
         let rewritten = versioned::rewrite(&sql)?;
@@ -104,6 +123,7 @@ impl Session {
                 sql,
                 query: None,
                 plan: None,
+                columns: None,
             });
         }
         let plan = state.statement_to_plan(statement.clone()).await?;
@@ -111,6 +131,7 @@ impl Session {
             sql,
             query: Some(statement),
             plan: Some(plan),
+            columns: None,
         })
     }
 

@@ -10,7 +10,7 @@ pub mod semantic;
 pub mod text;
 pub mod time;
 
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 
 pub use builtin::{Answer, Indexed};
 pub use derive::{ColumnInfo, ColumnKind, SchemaInfo, TableInfo};

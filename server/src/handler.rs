@@ -68,7 +68,7 @@ impl Connection {
 
 #[async_trait]
 impl SimpleQueryHandler for Connection {
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -82,7 +82,9 @@ impl SimpleQueryHandler for Connection {
         let last = statements.len() - 1;
         let mut responses = Vec::with_capacity(statements.len());
         for (i, statement) in statements.iter().enumerate() {
-            match self.session.execute_one(statement).await {
+            let result = self.session.execute_one(statement).await;
+            send_notices(client, &self.session).await?;
+            match result {
                 Ok(output) => {
                     let output = if i < last {
                         materialize(output).await?
@@ -174,7 +176,7 @@ impl ExtendedQueryHandler for Connection {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Prepared>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -194,11 +196,9 @@ impl ExtendedQueryHandler for Connection {
                 .collect();
             Some(deserialize_parameters(portal, &types)?)
         };
-        let output = self
-            .session
-            .execute_prepared(prepared, params)
-            .await
-            .map_err(|e| to_pg_error(&e))?;
+        let result = self.session.execute_prepared(prepared, params).await;
+        send_notices(client, &self.session).await?;
+        let output = result.map_err(|e| to_pg_error(&e))?;
         response(output, &portal.result_column_format).await
     }
 
@@ -241,4 +241,25 @@ impl ExtendedQueryHandler for Connection {
             None => Ok(DescribePortalResponse::no_data()),
         }
     }
+}
+
+/// Messages the statement left (the SQL an ASK ran) as NoticeResponse, before its rows.
+async fn send_notices<C>(client: &mut C, session: &Session) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use futures::SinkExt;
+    for message in session.take_notices() {
+        let notice = pgwire::messages::response::NoticeResponse::new(vec![
+            (b'S', "NOTICE".to_string()),
+            (b'V', "NOTICE".to_string()),
+            (b'C', "00000".to_string()),
+            (b'M', message),
+        ]);
+        client
+            .send(PgWireBackendMessage::NoticeResponse(notice))
+            .await?;
+    }
+    Ok(())
 }

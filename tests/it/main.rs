@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod docs;
 mod interop;
+mod nl;
 mod repl;
 mod server;
 mod slt;

@@ -7,13 +7,13 @@ use std::process::{Child, Command, Stdio};
 
 use crate::common::abacus;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
+    pub(crate) fn start(data: &Path) -> Server {
         let mut child = abacus(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
@@ -33,7 +33,7 @@ impl Server {
         Server { child, port }
     }
 
-    fn psql(&self, database: &str, sql: &str) -> std::process::Output {
+    pub(crate) fn psql(&self, database: &str, sql: &str) -> std::process::Output {
         Command::new("psql")
             .args([
                 "-h",
@@ -54,7 +54,7 @@ impl Server {
             .expect("psql is installed (the README's test command installs postgresql-client)")
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         unsafe_kill(self.child.id(), 15);
         self.child.wait().unwrap()
     }

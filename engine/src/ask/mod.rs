@@ -38,6 +38,13 @@ pub struct AskResult {
     pub execution_time_ms: f64,
 }
 
+fn explain_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("sql", DataType::Utf8, false),
+        Field::new("provider", DataType::Utf8, false),
+    ]))
+}
+
 /// Plans generated SQL read-only: DDL, DML and statements refused by DataFusion itself.
 struct ReadOnly<'a>(&'a Session);
 
@@ -78,6 +85,7 @@ pub(crate) fn parse_statement(sql: &str) -> Result<Option<AskStatement>> {
         .trim();
     let upper = text.to_ascii_uppercase();
     let (rest, explain) = if let Some(r) = strip_word(text, &upper, "EXPLAIN") {
+        let r = r.trim_start();
         let r_upper = r.to_ascii_uppercase();
         match strip_word(r, &r_upper, "ASK") {
             Some(rest) => (rest, true),
@@ -225,26 +233,9 @@ impl Session {
         )
         .map_err(|e| Error::InvalidOption(e.to_string()))
         .map_err(fail("builtin", None))?;
-        let infos = self.schema_infos().await.map_err(fail("builtin", None))?;
-        let layers: Vec<abacus_nl::Indexed> = self
-            .layers(&infos)
-            .map_err(fail("builtin", None))?
-            .iter()
-            .map(|l| (**l).clone())
-            .collect();
-        let examples = self.examples().await.map_err(fail("builtin", None))?;
-        let default_schema = self.default_schema();
-        let request = abacus_nl::Request {
-            question,
-            layers: &layers,
-            schemas: &infos,
-            default_schema: &default_schema,
-            tz,
-            examples: &examples,
-        };
-        let outcome = abacus_nl::translate(&request, model.as_deref(), &ReadOnly(self))
+        let outcome = self
+            .translate(question, model.as_deref(), tz)
             .await
-            .map_err(|e| Error::Ask(e.to_string()))
             .map_err(fail(&provider_name, None))?;
         let translate_ms = started.elapsed().as_secs_f64() * 1000.0;
         let empty = Arc::new(Schema::empty());
@@ -335,6 +326,58 @@ impl Session {
         })
     }
 
+    /// Question → SQL (or a refusal), checked read-only; nothing runs, nothing is logged.
+    async fn translate(
+        &self,
+        question: &str,
+        model: Option<&dyn abacus_nl::llm::ChatModel>,
+        tz: abacus_nl::Tz,
+    ) -> Result<abacus_nl::Outcome> {
+        let infos = self.schema_infos().await?;
+        let layers: Vec<abacus_nl::Indexed> =
+            self.layers(&infos)?.iter().map(|l| (**l).clone()).collect();
+        let examples = self.examples().await?;
+        let default_schema = self.default_schema();
+        let request = abacus_nl::Request {
+            question,
+            layers: &layers,
+            schemas: &infos,
+            default_schema: &default_schema,
+            tz,
+            examples: &examples,
+        };
+        abacus_nl::translate(&request, model, &ReadOnly(self))
+            .await
+            .map_err(|e| Error::Ask(e.to_string()))
+    }
+
+    /// The columns an ASK will return, for describing a prepared statement.
+    pub(crate) async fn ask_columns(
+        &self,
+        question: &str,
+        explain: bool,
+    ) -> Result<Option<SchemaRef>> {
+        if explain {
+            return Ok(Some(explain_schema()));
+        }
+        let provider = self
+            .ask_setting("abacus.llm", "ABACUS_LLM")
+            .unwrap_or_else(|| "builtin".into());
+        let model = abacus_nl::llm::model_for(&provider)
+            .map_err(|e| Error::InvalidOption(e.to_string()))?;
+        let tz = abacus_nl::timezone(
+            self.ask_setting("abacus.timezone", "ABACUS_TIMEZONE")
+                .as_deref(),
+        )
+        .map_err(|e| Error::InvalidOption(e.to_string()))?;
+        let outcome = self.translate(question, model.as_deref(), tz).await?;
+        let Some(sql) = outcome.sql else {
+            return Ok(None);
+        };
+        let df = self.context().sql_with_options(&sql, read_only()).await?;
+        Ok(Some(Arc::new(df.schema().as_arrow().clone())))
+    }
+
     /// The statement form: rows for ASK, the SQL for EXPLAIN ASK; a refusal is an error.
     pub(crate) async fn ask_statement(&self, question: &str, explain: bool) -> Result<Output> {
         let r = self.ask(question, explain).await?;
@@ -343,12 +386,8 @@ impl Session {
         }
         let sql = r.sql.clone().unwrap_or_default();
         if explain {
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("sql", DataType::Utf8, false),
-                Field::new("provider", DataType::Utf8, false),
-            ]));
             let batch = RecordBatch::try_new(
-                schema,
+                explain_schema(),
                 vec![
                     Arc::new(StringArray::from(vec![sql])),
                     Arc::new(StringArray::from(vec![r.provider])),

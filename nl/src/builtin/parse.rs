@@ -97,12 +97,6 @@ impl<'a> Parsed<'a> {
             _ => None,
         })
     }
-    pub fn entities(&self) -> Vec<(String, usize)> {
-        self.of(|t| match t {
-            Target::Entity(n) => Some(n),
-            _ => None,
-        })
-    }
     pub fn measures(&self) -> Vec<(String, usize)> {
         self.of(|t| match t {
             Target::Measure(n) => Some(n),

@@ -356,10 +356,6 @@ fn agg_name(a: Agg) -> &'static str {
     }
 }
 
-fn first_table(p: &Parsed) -> Option<String> {
-    p.tables().first().map(|(t, _)| t.clone())
-}
-
 /// A named metric as an expression.
 fn metric(p: &Parsed, sel: &mut Select, name: &str) -> Measure {
     let def: &MetricDef = &p.layer.metrics[name];
