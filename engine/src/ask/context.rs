@@ -191,7 +191,7 @@ impl Session {
                 }
             };
             // Fingerprint: the file's text and the tables' values, cheap to compare.
-            let fingerprint = format!("{:?}|{:?}", text, fingerprint(info));
+            let fingerprint = format!("{:?}|{}", text, fingerprint(info));
             if let Some((f, indexed)) = self.nl_cache().layers.lock().get(&info.schema) {
                 if *f == fingerprint {
                     out.push(indexed.clone());
@@ -219,19 +219,16 @@ impl Session {
     }
 }
 
-fn fingerprint(info: &SchemaInfo) -> Vec<(String, Vec<(String, Option<usize>)>)> {
-    info.tables
-        .iter()
-        .map(|t| {
-            (
-                t.name.clone(),
-                t.columns
-                    .iter()
-                    .map(|c| (c.name.clone(), c.values.as_ref().map(|v| v.len())))
-                    .collect(),
-            )
-        })
-        .collect()
+fn fingerprint(info: &SchemaInfo) -> String {
+    let mut out = String::new();
+    for t in &info.tables {
+        out.push_str(&t.name);
+        for c in &t.columns {
+            out.push_str(&format!("|{}:{}:{:?}", c.name, c.sql_type, c.values));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Writes the demo datasets' semantic layers beside their tables (never over a user's edit).

@@ -65,7 +65,7 @@ impl Lexicon {
                     && crate::text::tokenize(p)
                         .first()
                         .is_some_and(super::cues::is_filler);
-                if !s.is_empty() && !(filler && matches!(target, Target::Value(_))) {
+                if !(s.is_empty() || filler && matches!(target, Target::Value(_))) {
                     let entry = Entry {
                         stems: s,
                         target: target.clone(),

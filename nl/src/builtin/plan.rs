@@ -137,7 +137,7 @@ pub fn plan(p: &Parsed, tz: Tz) -> Result<String, String> {
     let groups = groups(p, &measure, share_cond.as_deref());
 
     // Two periods to compare: one row per period.
-    if c.compare && p.times.len() >= 2 || p.times.len() == 2 && c.compare {
+    if c.compare && p.times.len() >= 2 {
         return comparison(p, sel, &measure, &groups, tz);
     }
     if let Some(t) = p.times.first() {
@@ -323,7 +323,7 @@ fn measure(p: &Parsed, sel: &mut Select) -> Result<Measure, String> {
         }
     }
     if let Some(m) = counted_subject(p, sel) {
-        if c.count || c.series.is_some() || !p.dimensions().is_empty() || p.times.len() > 0 {
+        if c.count || c.series.is_some() || !p.dimensions().is_empty() || !p.times.is_empty() {
             return Ok(m);
         }
     }
@@ -525,19 +525,14 @@ fn per_entity(p: &Parsed, m: &Measure) -> Option<String> {
         return None;
     }
     let layer = p.layer;
-    p.mentions
-        .iter()
-        .filter_map(|x| match &x.target {
-            Target::Table(t) if *t != m.table => {
-                layer.tables[t].key.as_ref().map(|k| qualify(t, k))
-            }
-            Target::Entity(e) => {
-                let d = &layer.entities[e];
-                Some(qualify(&d.table, &d.key))
-            }
-            _ => None,
-        })
-        .last()
+    p.mentions.iter().rev().find_map(|x| match &x.target {
+        Target::Table(t) if *t != m.table => layer.tables[t].key.as_ref().map(|k| qualify(t, k)),
+        Target::Entity(e) => {
+            let d = &layer.entities[e];
+            Some(qualify(&d.table, &d.key))
+        }
+        _ => None,
+    })
 }
 
 fn per_entity_ratio(_p: &Parsed, _sel: &mut Select, m: Measure, key: String) -> Measure {
@@ -557,9 +552,9 @@ fn share_condition(p: &Parsed, m: &Measure) -> Option<String> {
     let layer = p.layer;
     p.values()
         .iter()
+        .rev()
         .map(|(v, _)| layer.values[v].sql().unwrap_or_default())
-        .filter(|sql| m.filter.as_deref() != Some(sql.as_str()))
-        .last()
+        .find(|sql| m.filter.as_deref() != Some(sql.as_str()))
 }
 
 /// WHERE conditions from mentioned values; several values of one column become `IN`.
@@ -727,11 +722,7 @@ fn groups(p: &Parsed, m: &Measure, share: Option<&str>) -> Vec<Group> {
             _ => true,
         };
         if (breakdown && !is_measured || ranked) && keyed {
-            let prev_for = matches!(prev, Some("for"))
-                && !p
-                    .tokens
-                    .get(x.start.saturating_sub(2))
-                    .is_some_and(|t| t.text == "for");
+            let prev_for = matches!(prev, Some("for"));
             if prev_for && !ranked {
                 // "for delivered orders" is a filter context, not a breakdown.
                 continue;
