@@ -1,7 +1,9 @@
 //! A semantic layer guessed from the catalog alone: names, types, `<x>_id` joins and the
 //! distinct values of low-cardinality text columns.
 
-use crate::semantic::{DimensionDef, Layer, MeasureDef, TableDef, TimeDef, ValueDef};
+use crate::semantic::{
+    DimensionDef, ExperimentDef, Layer, MeasureDef, TableDef, TimeDef, ValueDef,
+};
 
 /// What the engine tells the translator about one schema.
 #[derive(Debug, Clone, Default)]
@@ -182,6 +184,45 @@ pub fn derive(info: &SchemaInfo) -> Layer {
                     );
                 }
             }
+        }
+    }
+    // A/B experiments: a two-valued column named like a variant.
+    const VARIANT: &[&str] = &[
+        "variant",
+        "group",
+        "arm",
+        "ab_group",
+        "test_group",
+        "experiment_group",
+        "bucket",
+        "cohort",
+    ];
+    const CONTROL: &[&str] = &["a", "control", "контроль", "0", "baseline", "old", "base"];
+    for t in &info.tables {
+        for c in &t.columns {
+            let Some(values) = c.values.as_ref().filter(|v| v.len() == 2) else {
+                continue;
+            };
+            if !VARIANT.contains(&c.name.as_str()) {
+                continue;
+            }
+            let control_first = CONTROL.contains(&values[0].to_lowercase().as_str())
+                || !CONTROL.contains(&values[1].to_lowercase().as_str());
+            let (control, treatment) = if control_first {
+                (values[0].clone(), values[1].clone())
+            } else {
+                (values[1].clone(), values[0].clone())
+            };
+            layer.experiments.insert(
+                t.name.clone(),
+                ExperimentDef {
+                    table: t.name.clone(),
+                    variant: format!("{}.{}", t.name, c.name),
+                    control,
+                    treatment,
+                    synonyms: vec![words(&t.name)],
+                },
+            );
         }
     }
     // Joins by naming: `orders.user_id -> users.user_id` when `users` is keyed by `user_id`.

@@ -40,6 +40,21 @@ pub struct Layer {
     /// Named groups of entities ("repeat customers": ≥ 2 non-cancelled orders).
     #[serde(default)]
     pub segments: BTreeMap<String, SegmentDef>,
+    /// A/B experiments: a table with one row per unit and a variant column.
+    #[serde(default)]
+    pub experiments: BTreeMap<String, ExperimentDef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentDef {
+    pub table: String,
+    /// The variant column, qualified.
+    pub variant: String,
+    pub control: String,
+    pub treatment: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -345,6 +360,9 @@ impl Layer {
             if !taken {
                 self.values.entry(name).or_insert(v);
             }
+        }
+        for (name, e) in derived.experiments {
+            self.experiments.entry(name).or_insert(e);
         }
         for (name, t) in derived.times {
             let taken = self.times.values().any(|x| x.column == t.column);

@@ -199,6 +199,45 @@ fn builtin_translator_meets_the_evaluation_goal() {
     }
 }
 
+/// A/B questions become welch_ttest / mann_whitney_u over the experiment's variant column.
+#[test]
+fn ab_questions_use_the_statistical_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    sql_ok(
+        dir.path(),
+        "CREATE TABLE ab_test (user_id INT, variant VARCHAR, revenue DOUBLE, sessions INT); \
+         INSERT INTO ab_test VALUES (1,'A',10,1),(2,'A',12,2),(3,'A',9,1),(4,'B',14,3),(5,'B',15,2),(6,'B',13,2)",
+        "csv",
+    );
+    let (code, v) = ask_json(
+        dir.path(),
+        "Значимо ли отличается revenue между вариантами A и B?",
+    );
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v["sql"]
+            .as_str()
+            .unwrap()
+            .contains("welch_ttest(ab_test.revenue, ab_test.variant = 'B')"),
+        "{v}"
+    );
+    let row = &v["data"][0];
+    assert!(
+        (row["p_value"].as_f64().unwrap() - 0.03219882155461843).abs() < 1e-12,
+        "{v}"
+    );
+    assert_eq!(row["n_control"], 3);
+    let (code, v) = ask_json(dir.path(), "Mann-Whitney test of sessions by variant");
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v["sql"]
+            .as_str()
+            .unwrap()
+            .contains("mann_whitney_u(ab_test.sessions"),
+        "{v}"
+    );
+}
+
 /// A scripted OpenAI-compatible server: the reply depends on a marker in the question.
 fn llm_stub() -> (u16, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

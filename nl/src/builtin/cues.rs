@@ -46,6 +46,10 @@ pub struct Cues {
     pub per_entity: bool,
     pub unit: Option<&'static str>,
     pub plural_question: Option<bool>,
+    /// An A/B comparison: "значимо ли отличается", "t-test", "between variants".
+    pub ab_test: bool,
+    /// Rank-based (Mann–Whitney) rather than a t-test.
+    pub nonparametric: bool,
 }
 
 fn is(t: Option<&Token>, words: &[&str]) -> bool {
@@ -269,6 +273,57 @@ pub fn find(tokens: &[Token], taken: &mut [bool]) -> Cues {
         ) && !is(t, &["долго", "долгий"])
         {
             c.share = true;
+        } else if starts(
+            t,
+            &[
+                "манн",
+                "mann",
+                "уитни",
+                "whitney",
+                "непараметр",
+                "nonparametric",
+                "ранг",
+                "rank",
+            ],
+        ) {
+            c.ab_test = true;
+            c.nonparametric = true;
+        } else if starts(
+            t,
+            &[
+                "значим",
+                "significan",
+                "эксперимент",
+                "experiment",
+                "ttest",
+                "welch",
+                "уэлч",
+                "стьюдент",
+                "student",
+                "вариант",
+                "variant",
+                "контрольн",
+                "control",
+                "treatment",
+                "разниц",
+                "различ",
+                "отлича",
+                "отличи",
+                "difference",
+                "differ",
+                "uplift",
+                "lift",
+                "эффект",
+                "effect",
+            ],
+        ) || is(t, &["ab", "аб"])
+            || is(t, &["a", "а"]) && is(next, &["b", "б"])
+            || is(t, &["t", "т"]) && starts(next, &["test", "тест"])
+        {
+            c.ab_test = true;
+            if is(t, &["a", "а", "t", "т"]) {
+                used = 2;
+            }
         } else if starts(t, &["сравн", "compar", "versus"]) || is(t, &["vs", "против"]) {
             c.compare = true;
         } else if is(t, &["no", "without", "never", "без", "нет", "none", "zero"])
@@ -764,6 +819,18 @@ pub fn is_filler(t: &Token) -> bool {
         "new",
         "were",
         "per",
+        "test",
+        "tests",
+        "тест",
+        "теста",
+        "тестом",
+        "критерий",
+        "критерию",
+        "criterion",
+        "ли",
+        "между",
+        "группами",
+        "groups",
     ];
     WORDS.contains(&t.text.as_str())
 }

@@ -55,6 +55,11 @@ pub fn plan(p: &Parsed, tz: Tz) -> Result<String, String> {
     if let Some((seg, _)) = p.segments().first() {
         return segment(p, &mut sel, seg, tz);
     }
+    if c.ab_test {
+        if let Some(sql) = ab_test(p, &mut sel, tz)? {
+            return Ok(sql);
+        }
+    }
     // Comparators: a count threshold ("more than 3 purchases"), a row filter on a measure
     // ("weight above 0.7"), or a minimum support inside a ranking ("at least 20 times").
     let mut thresholds = Vec::new();
@@ -1164,4 +1169,107 @@ fn listing(
     }
     sel.limit = Some(1000);
     sel.render(layer).map(Some).map_err(|e| refuse(p, &e, &e))
+}
+
+/// "Значимо ли отличается выручка между вариантами?": welch_ttest (or mann_whitney_u) of a
+/// measure of the experiment's table, treatment against control.
+fn ab_test(p: &Parsed, sel: &mut Select, tz: Tz) -> Result<Option<String>, String> {
+    let layer = p.layer;
+    let named: Vec<String> = p.tables().into_iter().map(|(t, _)| t).collect();
+    let Some(exp) = layer
+        .experiments
+        .values()
+        .find(|e| named.contains(&e.table))
+        .or_else(|| layer.experiments.values().next())
+    else {
+        return Ok(None);
+    };
+    let column = p
+        .measures()
+        .iter()
+        .map(|(m, _)| layer.measures[m].column.clone())
+        .find(|c| tables_in(c).first() == Some(&exp.table))
+        .or_else(|| {
+            layer
+                .tables
+                .get(&exp.table)?
+                .measure
+                .as_ref()
+                .map(|m| qualify(&exp.table, m))
+        })
+        .ok_or_else(|| {
+            refuse(
+                p,
+                "Не понял, какой показатель сравнивать между вариантами.",
+                "I could not tell which measure to compare between the variants.",
+            )
+        })?;
+    let test = if p.cues.nonparametric {
+        "mann_whitney_u"
+    } else {
+        "welch_ttest"
+    };
+    sel.base = exp.table.clone();
+    let q = crate::semantic::quote;
+    sel.filters.push(format!(
+        "{} IN ({}, {})",
+        exp.variant,
+        q(&exp.control),
+        q(&exp.treatment)
+    ));
+    let m = Measure {
+        expr: String::new(),
+        name: String::new(),
+        table: exp.table.clone(),
+        filter: None,
+        time: None,
+        share: None,
+    };
+    value_filters(p, sel, &m, None);
+    // "A и B" name the arms, not a filter.
+    let arm = format!("{} ", exp.variant);
+    sel.filters
+        .retain(|f| !f.starts_with(&arm) || f.starts_with(&format!("{arm}IN (")));
+    if let Some(t) = p.times.first() {
+        let col = time_column(p, &m, t);
+        if col.is_empty() {
+            return Err(refuse(
+                p,
+                &format!("У таблицы {} нет столбца времени.", exp.table),
+                &format!("Table {} has no time column.", exp.table),
+            ));
+        }
+        sel.filters.push(t.period.condition(&col, tz));
+    }
+    let mut outer = Vec::new();
+    for g in groups(p, &m, None) {
+        let before = sel.columns.len();
+        add_group(p, sel, &g);
+        outer.extend(sel.columns[before..].iter().map(|(_, a)| ident(a)));
+    }
+    sel.columns.push((
+        format!("{test}({column}, {} = {})", exp.variant, q(&exp.treatment)),
+        "r".into(),
+    ));
+    let inner = sel.render(layer).map_err(|e| refuse(p, &e, &e))?;
+    let mut fields: Vec<&str> = vec!["n_control", "n_treatment", "statistic", "p_value"];
+    if test == "welch_ttest" {
+        fields = vec![
+            "mean_control",
+            "mean_treatment",
+            "statistic",
+            "p_value",
+            "ci_low",
+            "ci_high",
+            "n_control",
+            "n_treatment",
+        ];
+    }
+    for f in fields {
+        outer.push(format!("ab.r['{f}'] AS {f}"));
+    }
+    Ok(Some(format!(
+        "SELECT {}\nFROM (\n{inner}\n) AS ab",
+        outer.join(", ")
+    )))
 }
