@@ -59,7 +59,7 @@ for line in sys.stdin:
     req = json.loads(line)
     try:
         start = time.perf_counter()
-        table = con.execute(req["sql"]).fetch_arrow_table()
+        table = con.execute(req["sql"]).to_arrow_table()
         seconds = time.perf_counter() - start
         print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
     except Exception as e:
@@ -79,6 +79,8 @@ def cargo_env(args):
 
 def build(args):
     """Builds the CLI and the bench binary with the dist profile; returns their paths."""
+    if args.abacus and args.bench_bin:
+        return args.abacus, args.bench_bin
     env = cargo_env(args)
     abacus = os.path.join(args.target_dir, "dist", "abacus")
     if not args.skip_build:
@@ -304,6 +306,8 @@ def main():
         "CARGO_TARGET_DIR", os.path.expanduser("~/.cache/abacus/target-release")))
     ap.add_argument("--tpchgen", help="path of tpchgen-cli")
     ap.add_argument("--skip-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--abacus", help="with --bench-bin: use these binaries, no cargo")
+    ap.add_argument("--bench-bin", help="the tpch bench executable")
     ap.add_argument("--queries", help="subset, e.g. 1,6,17")
     ap.add_argument("--csv-rows", type=int, default=10_000_000)
     ap.add_argument("--no-ingest", action="store_true")

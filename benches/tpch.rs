@@ -8,8 +8,10 @@
 //! Options: `--data DIR` (the `<table>.parquet` files; default `$TPCH_DATA`), `--db DIR` (the
 //! Abacus data directory, loaded once; default `DIR/abacus-db`), `--threads N` (tokio workers
 //! and target partitions for both engines; default all cores), `--runs N`, `--queries 1,6,17`,
-//! `--json FILE` (per-run timings for `benches/tpch.py`), `--delta-files` (adds DataFusion over
-//! the Parquet files that COPY wrote, to separate file layout from Delta scan cost).
+//! `--set key=value` (a `SET` on every engine, e.g.
+//! `datafusion.execution.parquet.pushdown_filters=true`), `--json FILE` (per-run timings),
+//! `--delta-files` (adds DataFusion over the Parquet files that COPY wrote, to separate the
+//! file layout from the cost of the Delta scan).
 //!
 //! `--worker abacus|datafusion` hosts one engine and answers `benches/tpch.py`: each stdin line
 //! is `{"name": …, "sql": …}`, each reply `{"name": …, "seconds": …, "rows": …}`.
@@ -95,6 +97,27 @@ impl Engine {
         Ok(stream.try_collect().await?)
     }
 
+    /// `SET key = value` for each `key=value`.
+    async fn set(&self, settings: &[String]) -> Result<(), BoxError> {
+        for setting in settings {
+            let (key, value) = setting.split_once('=').ok_or("--set key=value")?;
+            self.run_statement(&format!("SET {key} = {value}")).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_statement(&self, sql: &str) -> Result<(), BoxError> {
+        match self {
+            Engine::Abacus(session) => {
+                session.execute_one(sql).await?;
+            }
+            Engine::DataFusion(ctx, _) => {
+                ctx.sql(sql).await?.collect().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Seconds and rows of one run.
     async fn time(&self, sql: &str) -> Result<(f64, usize, Vec<RecordBatch>), BoxError> {
         let start = Instant::now();
@@ -115,6 +138,8 @@ struct Args {
     worker: Option<String>,
     bench: bool,
     delta_files: bool,
+    /// `SET` statements for every engine, e.g. `datafusion.execution.parquet.pushdown_filters=true`.
+    set: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -128,6 +153,7 @@ fn parse_args() -> Args {
         worker: None,
         bench: false,
         delta_files: false,
+        set: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -149,6 +175,7 @@ fn parse_args() -> Args {
             "--json" => args.json = Some(PathBuf::from(value())),
             "--worker" => args.worker = Some(value()),
             "--delta-files" => args.delta_files = true,
+            "--set" => args.set.push(value()),
             // cargo test / cargo bench pass libtest-style flags; ignore them.
             _ => {}
         }
@@ -289,6 +316,9 @@ async fn compare(args: &Args, data: &Path, db_dir: &Path) -> Result<(), BoxError
         })
         .await?;
         engines.push(Engine::DataFusion(ctx, "datafusion-delta-files"));
+    }
+    for engine in &engines {
+        engine.set(&args.set).await?;
     }
     let mut timings: BTreeMap<(usize, &str), Vec<f64>> = BTreeMap::new();
     let mut table: Vec<Row> = Vec::new();

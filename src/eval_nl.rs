@@ -272,6 +272,7 @@ pub async fn run(
     let mut by_dataset: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_tag: BTreeMap<String, Tally> = BTreeMap::new();
     let mut latencies = Vec::new();
+    let mut builtin_latencies = Vec::new();
     for item in &items {
         let s = |k: &str| item[k].as_str().unwrap_or_default().to_string();
         let (id, dataset, lang, question) = (s("id"), s("dataset"), s("lang"), s("question"));
@@ -287,6 +288,7 @@ pub async fn run(
             Err(e) => (false, format!("error: {e}")),
             Ok(r) => {
                 latencies.push(r.translate_ms);
+                builtin_latencies.push(r.builtin_ms);
                 match (&r.refusal, refuse_expected) {
                     (Some(_), true) => (true, "refused".into()),
                     (Some(reason), false) => (false, format!("refused: {reason}")),
@@ -357,6 +359,7 @@ pub async fn run(
         }
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    builtin_latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     println!("\nexecution accuracy: {}", all.pct());
     for (k, v) in &by_lang {
         println!("  lang {k:<12} {}", v.pct());
@@ -368,7 +371,13 @@ pub async fn run(
     println!("coverage (answered / answerable): {}", covered.pct());
     println!("precision on answered: {}", precise.pct());
     println!(
-        "translation latency: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        "builtin translator latency: p50 {:.3} ms, p95 {:.3} ms, max {:.3} ms",
+        percentile(&builtin_latencies, 0.5),
+        percentile(&builtin_latencies, 0.95),
+        builtin_latencies.last().copied().unwrap_or(0.0)
+    );
+    println!(
+        "question to checked SQL (catalog refresh, translation, planning): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.95),
         latencies.last().copied().unwrap_or(0.0)

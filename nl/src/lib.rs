@@ -37,7 +37,7 @@ pub trait Checker: Send + Sync {
 /// Everything a translation needs besides the model.
 pub struct Request<'a> {
     pub question: &'a str,
-    pub layers: &'a [Indexed],
+    pub layers: &'a [std::sync::Arc<Indexed>],
     pub schemas: &'a [SchemaInfo],
     pub default_schema: &'a str,
     pub tz: Tz,
@@ -53,6 +53,8 @@ pub struct Outcome {
     /// `builtin`, `memory`, `openai`, `gemini`, or `guard` for early refusals.
     pub provider: String,
     pub llm_calls: u32,
+    /// Time the offline translator took (parsing and planning its frame), milliseconds.
+    pub builtin_ms: f64,
 }
 
 impl Outcome {
@@ -62,6 +64,7 @@ impl Outcome {
             refusal: Some(reason),
             provider: provider.to_string(),
             llm_calls,
+            builtin_ms: 0.0,
         }
     }
 }
@@ -91,31 +94,38 @@ pub async fn translate(
                 refusal: None,
                 provider: "memory".into(),
                 llm_calls: 0,
+                builtin_ms: 0.0,
             });
         }
     }
-    let builtin_refusal =
-        match builtin::translate(req.question, req.layers, req.default_schema, req.tz) {
-            Answer::Sql { sql, .. } => {
-                guard::check_sql(&sql).map_err(Error::Config)?;
-                match checker.check(&sql).await {
-                    Ok(()) => {
-                        return Ok(Outcome {
-                            sql: Some(sql),
-                            refusal: None,
-                            provider: "builtin".into(),
-                            llm_calls: 0,
-                        })
-                    }
-                    Err(e) => {
-                        format!("the offline translator produced SQL that does not plan: {e}")
-                    }
+    let started = std::time::Instant::now();
+    let answer = builtin::translate(req.question, req.layers, req.default_schema, req.tz);
+    let builtin_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let builtin_refusal = match answer {
+        Answer::Sql { sql, .. } => {
+            guard::check_sql(&sql).map_err(Error::Config)?;
+            match checker.check(&sql).await {
+                Ok(()) => {
+                    return Ok(Outcome {
+                        sql: Some(sql),
+                        refusal: None,
+                        provider: "builtin".into(),
+                        llm_calls: 0,
+                        builtin_ms,
+                    })
+                }
+                Err(e) => {
+                    format!("the offline translator produced SQL that does not plan: {e}")
                 }
             }
-            Answer::Refused(reason) => reason,
-        };
+        }
+        Answer::Refused(reason) => reason,
+    };
     let Some(model) = model else {
-        return Ok(Outcome::refused("builtin", builtin_refusal, 0));
+        return Ok(Outcome {
+            builtin_ms,
+            ..Outcome::refused("builtin", builtin_refusal, 0)
+        });
     };
     let tz = req.tz.name();
     let chat = llm::ChatRequest {
@@ -169,6 +179,7 @@ pub async fn translate(
                     refusal: None,
                     provider,
                     llm_calls: calls,
+                    builtin_ms,
                 })
             }
             Err(e) if calls > MAX_REPAIRS => {

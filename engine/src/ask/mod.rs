@@ -35,6 +35,8 @@ pub struct AskResult {
     /// Rows beyond the cap were dropped.
     pub truncated: bool,
     pub translate_ms: f64,
+    /// The offline translator's own share of `translate_ms`.
+    pub builtin_ms: f64,
     pub execution_time_ms: f64,
 }
 
@@ -238,6 +240,7 @@ impl Session {
             .await
             .map_err(fail(&provider_name, None))?;
         let translate_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let builtin_ms = outcome.builtin_ms;
         let empty = Arc::new(Schema::empty());
         let Some(sql) = outcome.sql.clone() else {
             return Ok(AskResult {
@@ -250,6 +253,7 @@ impl Session {
                 row_count: 0,
                 truncated: false,
                 translate_ms,
+                builtin_ms,
                 execution_time_ms: 0.0,
             });
         };
@@ -265,6 +269,7 @@ impl Session {
                 row_count: 0,
                 truncated: false,
                 translate_ms,
+                builtin_ms,
                 execution_time_ms: 0.0,
             });
         }
@@ -322,6 +327,7 @@ impl Session {
             row_count: rows,
             truncated,
             translate_ms,
+            builtin_ms,
             execution_time_ms: 0.0,
         })
     }
@@ -334,8 +340,7 @@ impl Session {
         tz: abacus_nl::Tz,
     ) -> Result<abacus_nl::Outcome> {
         let infos = self.schema_infos().await?;
-        let layers: Vec<abacus_nl::Indexed> =
-            self.layers(&infos)?.iter().map(|l| (**l).clone()).collect();
+        let layers = self.layers(&infos)?;
         let examples = self.examples().await?;
         let default_schema = self.default_schema();
         let request = abacus_nl::Request {

@@ -116,24 +116,18 @@ impl Lexicon {
 
     /// Leftmost-longest matches over tokens not yet `taken`; marks what it uses.
     pub fn find(&self, tokens: &[Token], taken: &mut [bool], min_len: usize) -> Vec<Mention> {
-        let entries: Vec<Entry> = self
-            .entries
-            .iter()
-            .filter(|e| e.stems.len() >= min_len)
-            .cloned()
-            .collect();
-        scan(&entries, tokens, taken)
+        scan(&self.entries, tokens, taken, min_len)
     }
 
     /// Time verbs ("registered", "завершено"): they pick a column and may also be values,
     /// so they are found without using up tokens.
     pub fn find_times(&self, tokens: &[Token], taken: &[bool]) -> Vec<Mention> {
         let mut copy = taken.to_vec();
-        scan(&self.times, tokens, &mut copy)
+        scan(&self.times, tokens, &mut copy, 1)
     }
 }
 
-fn scan(entries: &[Entry], tokens: &[Token], taken: &mut [bool]) -> Vec<Mention> {
+fn scan(entries: &[Entry], tokens: &[Token], taken: &mut [bool], min_len: usize) -> Vec<Mention> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -142,7 +136,8 @@ fn scan(entries: &[Entry], tokens: &[Token], taken: &mut [bool]) -> Vec<Mention>
             continue;
         }
         let mut best: Option<(&Entry, bool)> = None;
-        for e in entries {
+        // Sorted longest first: stop at phrases shorter than asked for.
+        for e in entries.iter().take_while(|e| e.stems.len() >= min_len) {
             let n = e.stems.len();
             if let Some((b, _)) = best {
                 if n < b.stems.len() {

@@ -46,7 +46,12 @@ pub enum Answer {
 
 /// Translates `question` over the layers; the one explaining most of the question wins, ties
 /// going to `default_schema`.
-pub fn translate(question: &str, layers: &[Indexed], default_schema: &str, tz: Tz) -> Answer {
+pub fn translate(
+    question: &str,
+    layers: &[std::sync::Arc<Indexed>],
+    default_schema: &str,
+    tz: Tz,
+) -> Answer {
     let lang = Lang::detect(question);
     if layers.is_empty() {
         return Answer::Refused(

@@ -6,7 +6,11 @@ use crate::derive::SchemaInfo;
 
 /// The system prompt: tables with types and sample values, the semantic layer's
 /// definitions and joins, and the DataFusion rules small models get wrong.
-pub fn system_prompt(schemas: &[SchemaInfo], layers: &[Indexed], tz: &str) -> String {
+pub fn system_prompt(
+    schemas: &[SchemaInfo],
+    layers: &[std::sync::Arc<Indexed>],
+    tz: &str,
+) -> String {
     let mut s = String::from(
         "You translate a user's question about their data into ONE read-only SQL query for \
          Apache DataFusion (PostgreSQL-like dialect).\n\
