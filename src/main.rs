@@ -93,7 +93,20 @@ enum Sub {
         /// The database name clients connect to.
         #[arg(long, default_value = "abacus")]
         database: String,
+        /// Connections served at once; more are refused with SQLSTATE 53300.
+        #[arg(long, default_value_t = 100)]
+        max_connections: usize,
+        /// Default statement_timeout (e.g. 30s, 5min; 0 = none); queries past it get 57014.
+        #[arg(long, value_parser = parse_timeout)]
+        statement_timeout: Option<std::time::Duration>,
+        /// Memory one query may use (e.g. 512MB, 2GB); past it the query fails with 53200.
+        #[arg(long, value_parser = abacus_engine::parse_bytes)]
+        memory_limit: Option<usize>,
     },
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    Ok(abacus_engine::parse_duration(text)?.unwrap_or_default())
 }
 
 fn main() {
@@ -103,7 +116,11 @@ fn main() {
     }
 }
 
-async fn serve(db: Database, listen: &str, database: String) -> anyhow::Result<()> {
+async fn serve(
+    db: Database,
+    listen: &str,
+    config: abacus_server::ServerConfig,
+) -> anyhow::Result<()> {
     let listener = abacus_server::bind(listen).await?;
     let addr = listener.local_addr()?;
     println!("listening on {addr}");
@@ -118,7 +135,6 @@ async fn serve(db: Database, listen: &str, database: String) -> anyhow::Result<(
         }
         eprintln!("shutting down: no new connections; open ones get 10 s to finish");
     };
-    let config = abacus_server::ServerConfig { database };
     abacus_server::serve(listener, db, config, shutdown).await?;
     Ok(())
 }
@@ -141,7 +157,7 @@ fn real_main() -> anyhow::Result<()> {
         target_partitions: cli.threads,
         ..Config::default()
     };
-    let db = Database::open(&cli.data, config)
+    let db = Database::open(&cli.data, config.clone())
         .with_context(|| format!("cannot open data directory {}", cli.data.display()))?;
 
     match cli.sub {
@@ -170,11 +186,30 @@ fn real_main() -> anyhow::Result<()> {
             let code = rt.block_on(eval_nl::run(&file, eval_data.as_deref(), scale, verbose))?;
             std::process::exit(code);
         }
-        Some(Sub::Serve { listen, database }) => {
+        Some(Sub::Serve {
+            listen,
+            database,
+            max_connections,
+            statement_timeout,
+            memory_limit,
+        }) => {
+            let db = Database::open(
+                &cli.data,
+                Config {
+                    statement_timeout: statement_timeout.filter(|t| !t.is_zero()),
+                    memory_limit,
+                    ..config
+                },
+            )
+            .with_context(|| format!("cannot open data directory {}", cli.data.display()))?;
             if cli.demo {
                 rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;
             }
-            return rt.block_on(serve(db, &listen, database));
+            let server = abacus_server::ServerConfig {
+                database,
+                max_connections: max_connections.max(1),
+            };
+            return rt.block_on(serve(db, &listen, server));
         }
         None => {}
     }

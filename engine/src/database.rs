@@ -16,6 +16,10 @@ pub struct Config {
     pub target_partitions: Option<usize>,
     /// Rows per Arrow batch; `None` keeps DataFusion's default (8192).
     pub batch_size: Option<usize>,
+    /// Default `statement_timeout` of new sessions (`SET statement_timeout` overrides it).
+    pub statement_timeout: Option<std::time::Duration>,
+    /// Memory one session's query may use; `None` is unlimited.
+    pub memory_limit: Option<usize>,
 }
 
 /// An open data directory. Create sessions from it; clone it freely.
@@ -50,11 +54,16 @@ impl Database {
 
     /// A new session: its own settings and DataFusion context, the shared runtime and catalog.
     pub fn session(&self) -> Session {
-        Session::new(
-            self.catalog.clone(),
-            self.runtime.clone(),
-            &self.config,
-            self.nl.clone(),
-        )
+        // A pool per session: one query over the limit fails alone (53200), and spills first.
+        let runtime = match self.config.memory_limit {
+            Some(limit) => RuntimeEnvBuilder::new()
+                .with_memory_pool(Arc::new(
+                    datafusion::execution::memory_pool::FairSpillPool::new(limit),
+                ))
+                .build_arc()
+                .unwrap_or_else(|_| self.runtime.clone()),
+            None => self.runtime.clone(),
+        };
+        Session::new(self.catalog.clone(), runtime, &self.config, self.nl.clone())
     }
 }

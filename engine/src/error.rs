@@ -92,6 +92,7 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             _ => "XX000",
         },
         DataFusionError::ResourcesExhausted(_) => "53200",
+        DataFusionError::Execution(msg) if msg == crate::limits::TIMEOUT_MESSAGE => "57014",
         DataFusionError::NotImplemented(_) => "0A000",
         _ => "XX000",
     }

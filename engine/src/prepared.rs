@@ -156,12 +156,23 @@ impl Session {
             }
             return self.execute_one(&prepared.sql).await;
         };
-        let plan = self.state().statement_to_plan(statement.clone()).await?;
-        let plan = match params {
-            Some(params) => plan.with_param_values(params)?,
-            None => plan,
+        let run = async {
+            let plan = self.state().statement_to_plan(statement.clone()).await?;
+            let plan = match params {
+                Some(params) => plan.with_param_values(params)?,
+                None => plan,
+            };
+            let df = self.context().execute_logical_plan(plan).await?;
+            Ok::<_, Error>(df.execute_stream().await?)
         };
-        let df = self.context().execute_logical_plan(plan).await?;
-        Ok(Output::Rows(df.execute_stream().await?))
+        match self.statement_deadline()? {
+            None => Ok(Output::Rows(run.await?)),
+            Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
+                Ok(stream) => Ok(Output::Rows(crate::limits::Deadline::wrap(
+                    stream?, deadline,
+                ))),
+                Err(_) => Err(crate::limits::timeout_error().into()),
+            },
+        }
     }
 }

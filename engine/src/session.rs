@@ -64,6 +64,9 @@ impl Session {
         );
         abacus_udfs::register_all(&ctx);
         let settings = Arc::new(Settings::default());
+        if let Some(t) = config.statement_timeout {
+            let _ = settings.set("statement_timeout", &t.as_millis().to_string());
+        }
         ctx.register_udf(ScalarUDF::from(Version::new()));
         ctx.register_udf(ScalarUDF::from(CurrentSetting::new(settings.clone())));
         Self {
@@ -162,11 +165,38 @@ impl Session {
             _ if state == Transaction::Failed => return Err(Error::TransactionAborted),
             _ => {}
         }
-        let result = self.run_one(sql).await;
+        let result = self.run_limited(sql).await;
         if result.is_err() && state == Transaction::Open {
             set(Transaction::Failed);
         }
         result
+    }
+
+    /// Runs one statement under `statement_timeout`: planning and writing are cut off by the
+    /// deadline, and rows stop streaming when it passes.
+    async fn run_limited(&self, sql: &str) -> Result<Output> {
+        let Some(deadline) = self.statement_deadline()? else {
+            return self.run_one(sql).await;
+        };
+        match tokio::time::timeout_at(deadline, self.run_one(sql)).await {
+            Ok(Ok(Output::Rows(stream))) => Ok(Output::Rows(crate::limits::Deadline::wrap(
+                stream, deadline,
+            ))),
+            Ok(other) => other,
+            Err(_) => Err(crate::limits::timeout_error().into()),
+        }
+    }
+
+    /// When the statement starting now must end, per `statement_timeout`.
+    pub(crate) fn statement_deadline(&self) -> Result<Option<tokio::time::Instant>> {
+        let timeout = self
+            .settings
+            .get("statement_timeout")
+            .map(|t| crate::limits::parse_duration(&t))
+            .transpose()
+            .map_err(Error::InvalidOption)?
+            .flatten();
+        Ok(timeout.map(|t| tokio::time::Instant::now() + t))
     }
 
     async fn run_one(&self, sql: &str) -> Result<Output> {

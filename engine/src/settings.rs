@@ -78,6 +78,9 @@ impl Settings {
             | "max_index_keys" | "block_size" | "lc_collate" | "lc_ctype" | "is_superuser" => {
                 return Err(format!("parameter \"{name}\" cannot be changed"))
             }
+            "statement_timeout" => {
+                crate::limits::parse_duration(value)?;
+            }
             "datestyle" if !value.to_ascii_uppercase().starts_with("ISO") => {
                 return Err("only ISO date styles are supported".into())
             }

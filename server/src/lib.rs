@@ -19,14 +19,55 @@ pub use errors::to_pg_error;
 pub struct ServerConfig {
     /// The one database name clients may connect to.
     pub database: String,
+    /// Connections served at once; more get FATAL 53300, as from PostgreSQL.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             database: "abacus".into(),
+            max_connections: 100,
         }
     }
+}
+
+/// FATAL 53300 for a client over `max_connections`, as PostgreSQL refuses it.
+async fn refuse_too_many(mut socket: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Answer SSL/GSS requests with 'N' and read the startup packet first, as PostgreSQL
+    // does, so that clients show the message rather than a failed negotiation.
+    let read_startup = async {
+        loop {
+            let len = socket.read_i32().await? as usize;
+            let code = socket.read_i32().await?;
+            if code == 80877103 || code == 80877104 {
+                socket.write_all(b"N").await?;
+                continue;
+            }
+            let mut rest = vec![0u8; len.saturating_sub(8).min(10_000)];
+            socket.read_exact(&mut rest).await?;
+            return Ok::<(), std::io::Error>(());
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read_startup).await;
+    let mut body = Vec::new();
+    for (code, text) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "53300"),
+        (b'M', "sorry, too many clients already"),
+    ] {
+        body.push(code);
+        body.extend_from_slice(text.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    message.extend_from_slice(&body);
+    let _ = socket.write_all(&message).await;
+    let _ = socket.shutdown().await;
 }
 
 /// The PostgreSQL version whose protocol and catalog Abacus speaks.
@@ -87,6 +128,11 @@ pub async fn serve(
                     }
                 };
                 let _ = socket.set_nodelay(true);
+                if connections.len() >= config.max_connections {
+                    tracing::warn!("refusing {peer}: {} connections already", connections.len());
+                    tokio::spawn(refuse_too_many(socket));
+                    continue;
+                }
                 let handlers = Arc::new(handler::Connection::new(db.session(), config.clone()));
                 connections.spawn(async move {
                     if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {

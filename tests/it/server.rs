@@ -14,8 +14,13 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    pub(crate) fn start_with(data: &Path, options: &[&str]) -> Server {
         let mut child = abacus(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -143,4 +148,80 @@ fn serve_refuses_non_loopback_addresses_without_users() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// statement_timeout ends one query with 57014, the memory limit another with 53200, a
+/// client over --max-connections gets FATAL 53300, and the server keeps serving throughout.
+#[test]
+fn limits_end_one_query_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--max-connections",
+            "2",
+            "--memory-limit",
+            "20MB",
+            "--statement-timeout",
+            "1min",
+        ],
+    );
+    let out = server.psql(
+        "abacus",
+        "SHOW statement_timeout; SET statement_timeout = '300ms'; \
+         SELECT count(*) FROM generate_series(1, 5000000000)",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("57014") && stderr.contains("statement timeout"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("60000"),
+        "the server default applies"
+    );
+
+    let out = server.psql(
+        "abacus",
+        "SELECT array_agg(value) FROM generate_series(1, 20000000)",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("53200"), "{stderr}");
+
+    let out = server.psql("abacus", "SET statement_timeout = 'soon'");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("statement_timeout"));
+
+    // Two idle clients fill the server; the third is refused as PostgreSQL refuses it.
+    let idle: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            Command::new("psql")
+                .args([
+                    "-X",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &server.port.to_string(),
+                    "-d",
+                    "abacus",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = server.psql("abacus", "SELECT 1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("too many clients"), "{stderr}");
+    for mut c in idle {
+        drop(c.stdin.take());
+        c.wait().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = server.psql("abacus", "SELECT 42 AS answer");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("42"));
+    server.stop();
 }
