@@ -23,6 +23,10 @@ pub enum Error {
     /// ASK declined the question; the text says why in the question's language.
     #[error("{0}")]
     AskRefused(String),
+    #[error("cursor \"{0}\" already exists")]
+    DuplicateCursor(String),
+    #[error("cursor \"{0}\" does not exist")]
+    UnknownCursor(String),
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     TransactionAborted,
     /// Bad data in a file being loaded: where, and what was expected.
@@ -54,6 +58,8 @@ impl Error {
             Error::InvalidOption(_) => "22023",
             Error::UnknownSetting(_) => "42704",
             Error::TransactionAborted => "25P02",
+            Error::DuplicateCursor(_) => "42P03",
+            Error::UnknownCursor(_) => "34000",
             Error::Ask(_) => "58000",
             Error::AskRefused(_) => "0A000",
             Error::Load { .. } => "22P02",

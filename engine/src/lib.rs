@@ -2,6 +2,7 @@
 
 mod ask;
 mod copy;
+mod cursors;
 mod database;
 mod ddl;
 pub mod demo;
@@ -20,6 +21,7 @@ mod split;
 mod versioned;
 
 pub use ask::{write_demo_layers, AskResult, ROW_CAP};
+pub use cursors::declared_cursor;
 pub use database::{Config, Database};
 pub use error::{Error, Result};
 pub use limits::{parse_bytes, parse_duration};

@@ -25,6 +25,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// A portal over an open cursor: executing it fetches the cursor's remaining rows.
+    pub fn for_cursor(name: &str, columns: SchemaRef) -> Prepared {
+        Prepared {
+            sql: format!("FETCH ALL FROM \"{}\"", name.replace('"', "\"\"")),
+            query: None,
+            plan: None,
+            columns: Some(columns),
+        }
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -89,7 +99,7 @@ impl Session {
         let words = leading_words(&sql, 2);
         let routed = matches!(
             words.first().map(String::as_str),
-            Some("COPY" | "RESTORE") | None
+            Some("COPY" | "RESTORE" | "DECLARE" | "FETCH" | "MOVE" | "CLOSE") | None
         ) || (words.first().map(String::as_str) == Some("ASK")
             && words.get(1).map(String::as_str) == Some("CONFIRM"))
             || (matches!(words.first().map(String::as_str), Some("DESCRIBE" | "DESC"))

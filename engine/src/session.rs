@@ -30,6 +30,7 @@ pub struct Session {
     /// The last answered ASK (question, SQL), for `\\good`.
     pub(crate) last_ask: parking_lot::Mutex<Option<(String, String)>>,
     notices: parking_lot::Mutex<Vec<String>>,
+    pub(crate) cursors: crate::cursors::Cursors,
 }
 
 impl Session {
@@ -77,6 +78,7 @@ impl Session {
             nl,
             last_ask: Default::default(),
             notices: Default::default(),
+            cursors: Default::default(),
         }
     }
 
@@ -152,6 +154,7 @@ impl Session {
             }
             Some("COMMIT" | "END") => {
                 set(Transaction::Idle);
+                self.end_transaction_cursors().await;
                 return Ok(Output::command(if state == Transaction::Failed {
                     "ROLLBACK"
                 } else {
@@ -160,6 +163,7 @@ impl Session {
             }
             Some("ROLLBACK" | "ABORT") => {
                 set(Transaction::Idle);
+                self.end_transaction_cursors().await;
                 return Ok(Output::command("ROLLBACK"));
             }
             _ if state == Transaction::Failed => return Err(Error::TransactionAborted),
@@ -215,6 +219,10 @@ impl Session {
                 }
                 None => {}
             },
+            ("DECLARE", _) => return self.declare(sql).await,
+            ("FETCH", _) => return self.fetch(sql, false).await,
+            ("MOVE", _) => return self.fetch(sql, true).await,
+            ("CLOSE", _) => return self.close_cursor(sql).await,
             ("RESTORE", _) => return extensions::restore(self, sql).await,
             ("DESCRIBE" | "DESC", "HISTORY") => return extensions::history(self, sql).await,
             ("COPY", _) => {

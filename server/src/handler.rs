@@ -198,6 +198,9 @@ impl ExtendedQueryHandler for Connection {
         };
         let result = self.session.execute_prepared(prepared, params).await;
         send_notices(client, &self.session).await?;
+        if result.is_ok() {
+            register_cursor(client, &self.session, prepared.sql()).await;
+        }
         let output = result.map_err(|e| to_pg_error(&e))?;
         response(output, &portal.result_column_format).await
     }
@@ -262,4 +265,27 @@ where
             .await?;
     }
     Ok(())
+}
+
+/// PostgreSQL exposes a declared cursor as a portal of the same name; psycopg's named
+/// cursors describe it that way, so it goes into the connection's portal store.
+async fn register_cursor<C>(client: &mut C, session: &Session, sql: &str)
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore<Statement = Prepared>,
+{
+    let Some(name) = abacus_engine::declared_cursor(sql) else {
+        return;
+    };
+    let Some(columns) = session.cursor_schema(&name).await else {
+        return;
+    };
+    let statement = Arc::new(StoredStatement::new(
+        name.clone(),
+        Prepared::for_cursor(&name, columns),
+        Vec::new(),
+    ));
+    client
+        .portal_store()
+        .put_portal(Arc::new(Portal::new_cursor(name, statement)));
 }

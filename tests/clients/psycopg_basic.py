@@ -51,4 +51,18 @@ with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus") as
     conn.rollback()
     cur.execute("SELECT version()")
     assert cur.fetchone()[0].startswith("PostgreSQL 16.")
+# A server-side (named) cursor: DECLARE, then FETCH FORWARD n as the client pages.
+with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus") as conn:
+    with conn.cursor(name="pages") as cur:
+        cur.itersize = 1000
+        cur.execute("SELECT value FROM generate_series(1, 2500) ORDER BY value")
+        assert cur.fetchmany(3) == [(1,), (2,), (3,)]
+        rest = [r[0] for r in cur]
+        assert rest == list(range(4, 2501)), (rest[:5], len(rest))
+    conn.commit()
+    try:
+        conn.execute("FETCH 1 FROM pages")
+        raise AssertionError("expected 34000")
+    except psycopg.errors.InvalidCursorName as e:
+        assert e.sqlstate == "34000"
 print("ok")
