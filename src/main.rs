@@ -102,6 +102,23 @@ enum Sub {
         /// Memory one query may use (e.g. 512MB, 2GB); past it the query fails with 53200.
         #[arg(long, value_parser = abacus_engine::parse_bytes)]
         memory_limit: Option<usize>,
+        /// PEM certificate chain for TLS (with --tls-key); clients may then use sslmode=require.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for TLS (with --tls-cert).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Create (or reset) this ADMIN user before serving; with users, clients log in with SCRAM.
+        #[arg(long, env = "ABACUS_USER", requires = "password")]
+        user: Option<String>,
+        /// The password of --user.
+        #[arg(
+            long,
+            env = "ABACUS_PASSWORD",
+            hide_env_values = true,
+            requires = "user"
+        )]
+        password: Option<String>,
     },
 }
 
@@ -121,7 +138,7 @@ async fn serve(
     listen: &str,
     config: abacus_server::ServerConfig,
 ) -> anyhow::Result<()> {
-    let listener = abacus_server::bind(listen).await?;
+    let listener = abacus_server::bind(listen, abacus_server::has_users(&db)?).await?;
     let addr = listener.local_addr()?;
     println!("listening on {addr}");
     use std::io::Write;
@@ -192,6 +209,10 @@ fn real_main() -> anyhow::Result<()> {
             max_connections,
             statement_timeout,
             memory_limit,
+            tls_cert,
+            tls_key,
+            user,
+            password,
         }) => {
             let db = Database::open(
                 &cli.data,
@@ -205,9 +226,17 @@ fn real_main() -> anyhow::Result<()> {
             if cli.demo {
                 rt.block_on(demo::generate(&db, 1.0, demo::Mode::IfMissing))?;
             }
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(abacus_server::tls_acceptor(&cert, &key)?),
+                _ => None,
+            };
+            if let (Some(user), Some(password)) = (user, password) {
+                abacus_server::ensure_admin(&db, &user, &password)?;
+            }
             let server = abacus_server::ServerConfig {
                 database,
                 max_connections: max_connections.max(1),
+                tls,
             };
             return rt.block_on(serve(db, &listen, server));
         }

@@ -19,6 +19,10 @@ pub enum Error {
     ViewNotFound(String),
     #[error("view \"{0}\" already exists")]
     ViewExists(String),
+    #[error("role \"{0}\" does not exist")]
+    UserNotFound(String),
+    #[error("role \"{0}\" already exists")]
+    UserExists(String),
     #[error("invalid name \"{0}\": {1}")]
     InvalidName(String, &'static str),
     #[error("table \"{table}\" has no version {version}: {reason}")]

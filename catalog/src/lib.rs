@@ -4,12 +4,14 @@ mod error;
 mod history;
 mod layout;
 mod tables;
+mod users;
 mod views;
 
 pub use error::{Error, Result};
 pub use history::HistoryEntry;
 pub use layout::{validate_name, DataDir, DEFAULT_SCHEMA};
 pub use tables::{Catalog, TableVersion, WriteOutcome};
+pub use users::{make_verifier, ScramVerifier, UserRecord};
 pub use views::ViewStore;
 
 /// Re-exported so the engine names exactly the Delta version the catalog writes with.

@@ -1,4 +1,5 @@
-//! Views persist as SQL text in `_catalog.json`, replaced atomically (write, fsync, rename).
+//! Views (and users, see `users.rs`) persist in `_catalog.json`, replaced atomically
+//! (write, fsync, rename).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,10 +13,13 @@ use crate::{Error, Result};
 /// On-disk form of the catalog file. Unknown fields are kept so that newer Abacus
 /// versions (users, grants) can share the file with this one.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct CatalogFile {
+pub(crate) struct CatalogFile {
     /// `schema -> view name -> query text`.
     #[serde(default)]
     views: BTreeMap<String, BTreeMap<String, String>>,
+    /// `user name -> record` (salted SCRAM verifiers, never passwords).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) users: BTreeMap<String, crate::users::UserRecord>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
 }
@@ -37,7 +41,7 @@ impl ViewStore {
         }
     }
 
-    fn load(&self) -> Result<CatalogFile> {
+    pub(crate) fn load(&self) -> Result<CatalogFile> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::CorruptCatalogFile {
                 path: self.path.display().to_string(),
@@ -91,7 +95,7 @@ impl ViewStore {
         Ok(existed)
     }
 
-    fn modify(&self, change: impl FnOnce(&mut CatalogFile) -> Result<()>) -> Result<()> {
+    pub(crate) fn modify(&self, change: impl FnOnce(&mut CatalogFile) -> Result<()>) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut file = self.load()?;
         change(&mut file)?;
@@ -127,7 +131,7 @@ mod tests {
     fn views_survive_reopen_and_keep_unknown_fields() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("_catalog.json");
-        std::fs::write(&path, r#"{"users": {"alice": "x"}}"#).unwrap();
+        std::fs::write(&path, r#"{"grants": {"alice": "x"}}"#).unwrap();
         let store = ViewStore::new(path.clone());
         store.put("public", "v", "SELECT 1", false).unwrap();
         assert!(store.put("public", "v", "SELECT 2", false).is_err());

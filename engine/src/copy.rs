@@ -367,12 +367,35 @@ fn conform(df: DataFrame, schema: &Schema) -> Result<DataFrame> {
     Ok(df.select(exprs)?)
 }
 
-async fn copy_to(
+/// CSV settings of data a client sent with COPY FROM STDIN, spooled to a file.
+pub(crate) struct SpooledCsv {
+    pub header: bool,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub escape: Option<u8>,
+    pub null: Option<String>,
+}
+
+/// Appends spooled client rows to the existing table `name`, in one commit.
+pub(crate) async fn load_spooled(
     session: &Session,
-    source: CopySource,
+    name: &crate::names::QualifiedName,
     path: &Path,
-    options: &Options,
+    csv: &SpooledCsv,
 ) -> Result<Output> {
+    let options = Options {
+        format: Format::Csv,
+        header: csv.header,
+        delimiter: csv.delimiter,
+        quote: csv.quote,
+        escape: csv.escape,
+        null: csv.null.clone(),
+    };
+    copy_from(session, name, path, &options).await
+}
+
+/// The query a COPY source stands for (`t [(cols)]` or `(query)`), time travel resolved.
+pub(crate) fn query_of(session: &Session, source: CopySource) -> Result<String> {
     let query = match source {
         CopySource::Table {
             table_name,
@@ -392,7 +415,16 @@ async fn copy_to(
         }
         CopySource::Query(query) => query.to_string(),
     };
-    let query = crate::versioned::rewrite(&query)?;
+    crate::versioned::rewrite(&query)
+}
+
+async fn copy_to(
+    session: &Session,
+    source: CopySource,
+    path: &Path,
+    options: &Options,
+) -> Result<Output> {
+    let query = query_of(session, source)?;
     let df = session.context().sql(&query).await?;
     let location = path.to_string_lossy().to_string();
     let write = DataFrameWriteOptions::new().with_single_file_output(true);

@@ -27,6 +27,8 @@ pub enum Error {
     DuplicateCursor(String),
     #[error("cursor \"{0}\" does not exist")]
     UnknownCursor(String),
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     TransactionAborted,
     /// Bad data in a file being loaded: where, and what was expected.
@@ -58,6 +60,7 @@ impl Error {
             Error::InvalidOption(_) => "22023",
             Error::UnknownSetting(_) => "42704",
             Error::TransactionAborted => "25P02",
+            Error::PermissionDenied(_) => "42501",
             Error::DuplicateCursor(_) => "42P03",
             Error::UnknownCursor(_) => "34000",
             Error::Ask(_) => "58000",
@@ -71,6 +74,8 @@ impl Error {
                 C::TableNotFound(_) | C::ViewNotFound(_) => "42P01",
                 C::TableExists(_) | C::ViewExists(_) => "42P07",
                 C::InvalidName(..) => "42602",
+                C::UserNotFound(_) => "42704",
+                C::UserExists(_) => "42710",
                 C::VersionNotFound { .. } => "22023",
                 C::Conflict { .. } => "40001",
                 C::Delta { .. } | C::CorruptCatalogFile { .. } => "XX000",
@@ -98,7 +103,12 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             _ => "XX000",
         },
         DataFusionError::ResourcesExhausted(_) => "53200",
-        DataFusionError::Execution(msg) if msg == crate::limits::TIMEOUT_MESSAGE => "57014",
+        DataFusionError::Execution(msg)
+            if msg == crate::limits::TIMEOUT_MESSAGE
+                || msg == "canceling statement due to user request" =>
+        {
+            "57014"
+        }
         DataFusionError::NotImplemented(_) => "0A000",
         _ => "XX000",
     }

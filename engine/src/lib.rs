@@ -2,6 +2,7 @@
 
 mod ask;
 mod copy;
+mod copy_stdio;
 mod cursors;
 mod database;
 mod ddl;
@@ -13,23 +14,28 @@ mod limits;
 mod load_error;
 mod names;
 mod output;
+mod pg_catalog;
 mod prepared;
 mod provider;
 mod session;
 mod settings;
 mod split;
+mod users;
 mod versioned;
 
 pub use ask::{write_demo_layers, AskResult, ROW_CAP};
+pub use copy_stdio::{CopyIn, StdioCopy, WireCopyFormat, WireCopyKind};
 pub use cursors::declared_cursor;
 pub use database::{Config, Database};
 pub use error::{Error, Result};
 pub use limits::{parse_bytes, parse_duration};
 pub use output::Output;
+pub use pg_catalog::DUPLICATE_MARK;
 pub use prepared::Prepared;
 pub use session::Session;
 pub use settings::Settings;
 pub use split::{split_statements, statement_is_complete};
+pub use users::SessionUser;
 
 /// Re-exported so front ends format Arrow data with the engine's exact version.
 pub use datafusion;

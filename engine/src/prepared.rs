@@ -9,7 +9,7 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 
 use crate::session::leading_words;
-use crate::{versioned, Error, Output, Result, Session};
+use crate::{Error, Output, Result, Session};
 
 /// One statement, ready to execute with parameter values.
 #[derive(Debug, Clone)]
@@ -97,11 +97,13 @@ impl Session {
         }
         let sql = statements.pop().unwrap_or_default();
         let words = leading_words(&sql, 2);
-        let routed = matches!(
-            words.first().map(String::as_str),
-            Some("COPY" | "RESTORE" | "DECLARE" | "FETCH" | "MOVE" | "CLOSE") | None
-        ) || (words.first().map(String::as_str) == Some("ASK")
-            && words.get(1).map(String::as_str) == Some("CONFIRM"))
+        let routed = crate::users::is_user_statement(&sql)
+            || matches!(
+                words.first().map(String::as_str),
+                Some("COPY" | "RESTORE" | "DECLARE" | "FETCH" | "MOVE" | "CLOSE") | None
+            )
+            || (words.first().map(String::as_str) == Some("ASK")
+                && words.get(1).map(String::as_str) == Some("CONFIRM"))
             || (matches!(words.first().map(String::as_str), Some("DESCRIBE" | "DESC"))
                 && words.get(1).map(String::as_str) == Some("HISTORY"));
         if routed {
@@ -124,10 +126,8 @@ impl Session {
                 columns,
             });
         }
-        let rewritten = versioned::rewrite(&sql)?;
         let state = self.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let statement = state.sql_to_statement(&rewritten, &dialect)?;
+        let statement = self.parse(&sql)?;
         if !is_query(&statement) {
             return Ok(Prepared {
                 sql,

@@ -1,6 +1,7 @@
 //! DataFusion's view of the catalog: schemas are folders, tables open as Delta scans at the
 //! version asked for, views are planned from their stored SQL when referenced.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
 use abacus_catalog::Catalog;
@@ -19,20 +20,34 @@ use crate::versioned;
 pub struct AbacusCatalog {
     catalog: Arc<Catalog>,
     state: Weak<RwLock<SessionState>>,
+    /// In-memory system schemas (`pg_catalog`): never folders in the data directory.
+    system: RwLock<BTreeMap<String, Arc<dyn SchemaProvider>>>,
 }
+
+/// Schemas that live in memory, registered by the engine itself.
+const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog"];
 
 impl AbacusCatalog {
     pub fn new(catalog: Arc<Catalog>, state: Weak<RwLock<SessionState>>) -> Self {
-        Self { catalog, state }
+        Self {
+            catalog,
+            state,
+            system: RwLock::default(),
+        }
     }
 }
 
 impl CatalogProvider for AbacusCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.catalog.schema_names()
+        let mut names = self.catalog.schema_names();
+        names.extend(self.system.read().keys().cloned());
+        names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if let Some(system) = self.system.read().get(name) {
+            return Some(system.clone());
+        }
         self.catalog.schema_exists(name).then(|| {
             Arc::new(AbacusSchema {
                 catalog: self.catalog.clone(),
@@ -45,8 +60,11 @@ impl CatalogProvider for AbacusCatalog {
     fn register_schema(
         &self,
         name: &str,
-        _schema: Arc<dyn SchemaProvider>,
+        schema: Arc<dyn SchemaProvider>,
     ) -> Result<Option<Arc<dyn SchemaProvider>>> {
+        if SYSTEM_SCHEMAS.contains(&name) {
+            return Ok(self.system.write().insert(name.to_string(), schema));
+        }
         self.catalog
             .create_schema(name, false)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;

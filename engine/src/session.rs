@@ -31,6 +31,8 @@ pub struct Session {
     pub(crate) last_ask: parking_lot::Mutex<Option<(String, String)>>,
     notices: parking_lot::Mutex<Vec<String>>,
     pub(crate) cursors: crate::cursors::Cursors,
+    /// Who this session acts as; `None` is the data directory's owner.
+    pub(crate) user: Arc<parking_lot::Mutex<Option<crate::users::SessionUser>>>,
 }
 
 impl Session {
@@ -65,6 +67,15 @@ impl Session {
         );
         abacus_udfs::register_all(&ctx);
         let settings = Arc::new(Settings::default());
+        let user: Arc<parking_lot::Mutex<Option<crate::users::SessionUser>>> = Arc::default();
+        let info = crate::pg_catalog::SessionInfo {
+            user: user.clone(),
+            settings: settings.clone(),
+            catalog: catalog.clone(),
+        };
+        if let Err(e) = crate::pg_catalog::install(&ctx, info) {
+            tracing::warn!("pg_catalog is unavailable in this session: {e}");
+        }
         if let Some(t) = config.statement_timeout {
             let _ = settings.set("statement_timeout", &t.as_millis().to_string());
         }
@@ -79,6 +90,7 @@ impl Session {
             last_ask: Default::default(),
             notices: Default::default(),
             cursors: Default::default(),
+            user,
         }
     }
 
@@ -204,6 +216,10 @@ impl Session {
     }
 
     async fn run_one(&self, sql: &str) -> Result<Output> {
+        self.check_may_run(sql)?;
+        if crate::users::is_user_statement(sql) {
+            return self.user_statement(sql).await;
+        }
         let words = leading_words(sql, 2);
         let first = words.first().map(String::as_str).unwrap_or("");
         let second = words.get(1).map(String::as_str).unwrap_or("");
@@ -232,11 +248,26 @@ impl Session {
             }
             _ => {}
         }
+        let statement = self.parse(sql)?;
+        self.run_statement(statement).await
+    }
+
+    /// Parses one statement: time-travel syntax first, then the PostgreSQL dialect and the
+    /// catalog rewrites for what clients send about pg_catalog.
+    pub(crate) fn parse(&self, sql: &str) -> Result<DFStatement> {
         let sql = versioned::rewrite(sql)?;
         let state = self.state();
-        let dialect = state.config().options().sql_parser.dialect;
+        let dialect = if crate::pg_catalog::needs_rewrite(&sql) {
+            datafusion::config::Dialect::PostgreSQL
+        } else {
+            state.config().options().sql_parser.dialect
+        };
         let statement = state.sql_to_statement(&sql, &dialect)?;
-        self.run_statement(statement).await
+        Ok(crate::pg_catalog::rewrite(
+            statement,
+            &sql,
+            &self.default_schema(),
+        ))
     }
 
     async fn run_statement(&self, statement: DFStatement) -> Result<Output> {

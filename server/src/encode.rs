@@ -13,7 +13,20 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
 pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
-    arrow_schema_to_pg_fields(schema, format, None)
+    let mark = abacus_engine::DUPLICATE_MARK;
+    if !schema.fields().iter().any(|f| f.name().contains(mark)) {
+        return arrow_schema_to_pg_fields(schema, format, None);
+    }
+    // Columns PostgreSQL names alike (`?column?` twice) were told apart for DataFusion.
+    let renamed: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name().split(mark).next().unwrap_or_default().to_string();
+            f.as_ref().clone().with_name(name)
+        })
+        .collect();
+    arrow_schema_to_pg_fields(&Schema::new(renamed), format, None)
 }
 
 /// `INSERT 0 5` → Tag("INSERT", oid 0, rows 5); `DELETE 3` → Tag("DELETE", rows 3).

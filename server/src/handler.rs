@@ -3,8 +3,11 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use abacus_engine::datafusion;
 use abacus_engine::datafusion::arrow::datatypes::DataType;
-use abacus_engine::{Prepared, Session};
+use abacus_engine::datafusion::error::DataFusionError;
+use abacus_engine::datafusion::execution::SendableRecordBatchStream;
+use abacus_engine::{Output, Prepared, Session};
 use arrow_pg::datatypes::df::deserialize_parameters;
 use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
@@ -17,6 +20,7 @@ use pgwire::api::results::{
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
+use pgwire::api::{ConnectionHandle, ConnectionManager};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 
@@ -24,13 +28,24 @@ use crate::encode::{fields, materialize, response};
 use crate::{to_pg_error, ServerConfig};
 
 pub struct Connection {
-    session: Arc<Session>,
+    pub(crate) session: Arc<Session>,
     parser: Arc<Parser>,
     pub(crate) config: Arc<ServerConfig>,
+    /// Every connection's cancel handle, shared by the server (cancel requests arrive on
+    /// a connection of their own).
+    pub(crate) cancels: Arc<ConnectionManager>,
+    /// The SCRAM exchange in progress, between the client's first and final messages.
+    pub(crate) auth: Arc<tokio::sync::Mutex<Option<crate::scram::Pending>>>,
+    /// The COPY FROM STDIN receiving data, between CopyInResponse and CopyDone.
+    pub(crate) copy_in: Arc<tokio::sync::Mutex<Option<crate::copy::Spool>>>,
 }
 
 impl Connection {
-    pub fn new(session: Session, config: Arc<ServerConfig>) -> Self {
+    pub fn new(
+        session: Session,
+        config: Arc<ServerConfig>,
+        cancels: Arc<ConnectionManager>,
+    ) -> Self {
         let session = Arc::new(session);
         Self {
             parser: Arc::new(Parser {
@@ -38,7 +53,82 @@ impl Connection {
             }),
             session,
             config,
+            cancels,
+            auth: Default::default(),
+            copy_in: Default::default(),
         }
+    }
+}
+
+/// This connection's cancel handle, found by cancel requests through the shared
+/// `ConnectionManager`.
+#[derive(Clone)]
+pub(crate) struct CancelHandle(pub(crate) Arc<ConnectionHandle>);
+
+/// The message PostgreSQL sends for a canceled query (SQLSTATE 57014).
+const CANCELED: &str = "canceling statement due to user request";
+
+/// Runs `work` unless a cancel request for this connection arrives first; rows that are
+/// still streaming stop at the next batch after a cancel.
+async fn cancellable<C, F>(client: &C, work: F) -> abacus_engine::Result<Output>
+where
+    C: ClientInfo,
+    F: std::future::Future<Output = abacus_engine::Result<Output>>,
+{
+    let Some(handle) = client.session_extensions().get::<CancelHandle>() else {
+        return work.await;
+    };
+    let mut canceled = handle.0.start_query().await;
+    tokio::pin!(work);
+    let output = tokio::select! {
+        r = &mut work => r?,
+        r = &mut canceled => match r {
+            Ok(()) => return Err(DataFusionError::Execution(CANCELED.into()).into()),
+            // The sender went away without a cancel: just finish the work.
+            Err(_) => work.await?,
+        },
+    };
+    Ok(match output {
+        Output::Rows(stream) => Output::Rows(Box::pin(Cancelable {
+            inner: stream,
+            canceled: Some(canceled),
+        })),
+        other => other,
+    })
+}
+
+struct Cancelable {
+    inner: SendableRecordBatchStream,
+    canceled: Option<futures::channel::oneshot::Receiver<()>>,
+}
+
+impl futures::Stream for Cancelable {
+    type Item = datafusion::error::Result<datafusion::arrow::record_batch::RecordBatch>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        if let Some(rx) = self.canceled.as_mut() {
+            match std::pin::Pin::new(rx).poll(cx) {
+                std::task::Poll::Ready(Ok(())) => {
+                    self.canceled = None;
+                    return std::task::Poll::Ready(Some(Err(DataFusionError::Execution(
+                        CANCELED.into(),
+                    ))));
+                }
+                std::task::Poll::Ready(Err(_)) => self.canceled = None,
+                std::task::Poll::Pending => {}
+            }
+        }
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl datafusion::execution::RecordBatchStream for Cancelable {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.inner.schema()
     }
 }
 
@@ -54,6 +144,16 @@ impl PgWireServerHandlers for Connection {
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
         Arc::new(self.clone_handle())
     }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::new(pgwire::api::cancel::DefaultCancelHandler::new(
+            self.cancels.clone(),
+        ))
+    }
 }
 
 impl Connection {
@@ -62,6 +162,9 @@ impl Connection {
             session: self.session.clone(),
             parser: self.parser.clone(),
             config: self.config.clone(),
+            cancels: self.cancels.clone(),
+            auth: self.auth.clone(),
+            copy_in: self.copy_in.clone(),
         }
     }
 }
@@ -82,7 +185,19 @@ impl SimpleQueryHandler for Connection {
         let last = statements.len() - 1;
         let mut responses = Vec::with_capacity(statements.len());
         for (i, statement) in statements.iter().enumerate() {
-            let result = self.session.execute_one(statement).await;
+            if let Some(copy) = self.stdio_copy(statement).await {
+                send_notices(client, &self.session).await?;
+                match copy {
+                    Ok(response) => responses.push(response),
+                    Err(PgWireError::UserError(info)) => {
+                        responses.push(Response::Error(info));
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            let result = cancellable(client, self.session.execute_one(statement)).await;
             send_notices(client, &self.session).await?;
             match result {
                 Ok(output) => {
@@ -187,6 +302,9 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let prepared = &portal.statement.statement;
+        if let Some(copy) = self.stdio_copy(prepared.sql()).await {
+            return copy;
+        }
         let inferred = prepared.parameter_types().map_err(|e| to_pg_error(&e))?;
         let params = if portal.parameter_len() == 0 {
             None
@@ -196,7 +314,7 @@ impl ExtendedQueryHandler for Connection {
                 .collect();
             Some(deserialize_parameters(portal, &types)?)
         };
-        let result = self.session.execute_prepared(prepared, params).await;
+        let result = cancellable(client, self.session.execute_prepared(prepared, params)).await;
         send_notices(client, &self.session).await?;
         if result.is_ok() {
             register_cursor(client, &self.session, prepared.sql()).await;

@@ -1,9 +1,12 @@
 //! `abacus serve`: the PostgreSQL wire protocol in front of engine sessions.
 
+mod copy;
 mod encode;
 mod errors;
 mod handler;
+mod scram;
 mod startup;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,14 +16,27 @@ use abacus_engine::Database;
 use tokio::net::TcpListener;
 
 pub use errors::to_pg_error;
+pub use tls::tls_acceptor;
 
 /// What the server tells clients about itself.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The one database name clients may connect to.
     pub database: String,
     /// Connections served at once; more get FATAL 53300, as from PostgreSQL.
     pub max_connections: usize,
+    /// TLS for clients that ask for it (`sslmode=require`); `None` answers SSLRequest 'N'.
+    pub tls: Option<pgwire::tokio::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("database", &self.database)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -28,6 +44,7 @@ impl Default for ServerConfig {
         Self {
             database: "abacus".into(),
             max_connections: 100,
+            tls: None,
         }
     }
 }
@@ -88,10 +105,15 @@ pub enum Error {
     OpenToNetwork(SocketAddr),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Catalog(#[from] abacus_engine::Error),
 }
 
-/// Binds `addr`; without configured users only loopback addresses are accepted.
-pub async fn bind(addr: &str) -> Result<TcpListener, Error> {
+/// Binds `addr`; without configured users (`has_users` false) only loopback addresses
+/// are accepted, since then every client is let in without a password.
+pub async fn bind(addr: &str, has_users: bool) -> Result<TcpListener, Error> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind {
@@ -99,7 +121,7 @@ pub async fn bind(addr: &str) -> Result<TcpListener, Error> {
             source,
         })?;
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() {
+    if !has_users && !local.ip().is_loopback() {
         return Err(Error::OpenToNetwork(local));
     }
     Ok(listener)
@@ -114,6 +136,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let config = Arc::new(config);
+    let cancels = Arc::new(pgwire::api::ConnectionManager::new());
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -133,9 +156,14 @@ pub async fn serve(
                     tokio::spawn(refuse_too_many(socket));
                     continue;
                 }
-                let handlers = Arc::new(handler::Connection::new(db.session(), config.clone()));
+                let handlers = Arc::new(handler::Connection::new(
+                    db.session(),
+                    config.clone(),
+                    cancels.clone(),
+                ));
+                let tls = config.tls.clone();
                 connections.spawn(async move {
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }
                 });
@@ -156,4 +184,45 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Makes sure `name` exists as an ADMIN user with `password` (the first admin comes from
+/// `--user`/`--password`); an existing user gets the password and ADMIN.
+pub fn ensure_admin(db: &Database, name: &str, password: &str) -> Result<(), Error> {
+    use abacus_catalog::{make_verifier, UserRecord};
+    let users = db.catalog().views();
+    abacus_catalog::validate_name(name).map_err(abacus_engine::Error::from)?;
+    let verifier = make_verifier(password);
+    if users
+        .user(name)
+        .map_err(abacus_engine::Error::from)?
+        .is_some()
+    {
+        users.alter_user(name, |r| {
+            r.verifier = verifier;
+            r.admin = true;
+            r.read_only = false;
+        })
+    } else {
+        users.create_user(
+            name,
+            UserRecord {
+                verifier,
+                read_only: false,
+                admin: true,
+            },
+        )
+    }
+    .map_err(abacus_engine::Error::from)?;
+    Ok(())
+}
+
+/// Whether any user is configured (then every client authenticates with SCRAM).
+pub fn has_users(db: &Database) -> Result<bool, Error> {
+    Ok(!db
+        .catalog()
+        .views()
+        .users()
+        .map_err(abacus_engine::Error::from)?
+        .is_empty())
 }

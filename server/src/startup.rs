@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
+use abacus_catalog::ScramVerifier;
+use abacus_engine::SessionUser;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
 use pgwire::api::auth::{
@@ -13,9 +15,11 @@ use pgwire::api::auth::{
 };
 use pgwire::api::{ClientInfo, PgWireConnectionState, METADATA_DATABASE, METADATA_USER};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::startup::Authentication;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::handler::Connection;
+use crate::scram;
 use crate::PG_VERSION;
 
 struct Parameters {
@@ -62,40 +66,179 @@ impl StartupHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(ref startup) = message else {
-            return Ok(());
-        };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
-        let user = client
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                let database = client
+                    .metadata()
+                    .get(METADATA_DATABASE)
+                    .or_else(|| client.metadata().get(METADATA_USER))
+                    .cloned()
+                    .unwrap_or_default();
+                if database != self.config.database {
+                    let message = format!(
+                        "database \"{database}\" does not exist (this server has \"{}\")",
+                        self.config.database
+                    );
+                    return fatal(client, "3D000", message).await;
+                }
+                let users = self
+                    .session
+                    .catalog()
+                    .views()
+                    .users()
+                    .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                if users.is_empty() {
+                    // No users: loopback only (checked at bind), everyone is the owner.
+                    return self.accept(client, None).await;
+                }
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                client
+                    .send(PgWireBackendMessage::Authentication(Authentication::SASL(
+                        vec![scram::MECHANISM.to_string()],
+                    )))
+                    .await?;
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                let user = self.user_name(client);
+                let mut pending = self.auth.lock().await;
+                let step = match pending.take() {
+                    None => {
+                        let initial = message.into_sasl_initial_response()?;
+                        if initial.auth_method != scram::MECHANISM {
+                            let text = format!(
+                                "unsupported SASL mechanism \"{}\"; this server offers {}",
+                                initial.auth_method,
+                                scram::MECHANISM
+                            );
+                            return fatal(client, "28000", text).await;
+                        }
+                        let record = self
+                            .session
+                            .catalog()
+                            .views()
+                            .user(&user)
+                            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                        let verifier = record.and_then(|r| ScramVerifier::parse(&r.verifier));
+                        let data = initial.data.unwrap_or_default();
+                        scram::server_first(&data, verifier).map(|(first, next)| {
+                            *pending = Some(next);
+                            Authentication::SASLContinue(first.into_bytes().into())
+                        })
+                    }
+                    Some(waiting) => {
+                        let response = message.into_sasl_response()?;
+                        match waiting.server_final(&response.data) {
+                            Ok(last) => {
+                                client
+                                    .send(PgWireBackendMessage::Authentication(
+                                        Authentication::SASLFinal(last.into_bytes().into()),
+                                    ))
+                                    .await?;
+                                let record = self
+                                    .session
+                                    .catalog()
+                                    .views()
+                                    .user(&user)
+                                    .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                                let Some(record) = record else {
+                                    return fatal(client, "28P01", failed(&user)).await;
+                                };
+                                drop(pending);
+                                return self
+                                    .accept(
+                                        client,
+                                        Some(SessionUser {
+                                            name: user,
+                                            read_only: record.read_only,
+                                            admin: record.admin,
+                                        }),
+                                    )
+                                    .await;
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                };
+                match step {
+                    Ok(reply) => {
+                        client
+                            .send(PgWireBackendMessage::Authentication(reply))
+                            .await?
+                    }
+                    Err(scram::Failure::Rejected) => {
+                        tracing::info!("password authentication failed for user {user:?}");
+                        return fatal(client, "28P01", failed(&user)).await;
+                    }
+                    Err(scram::Failure::Protocol(text)) => {
+                        return fatal(client, "08P01", text).await
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's wording, which Metabase and others match on.
+fn failed(user: &str) -> String {
+    format!("password authentication failed for user \"{user}\"")
+}
+
+/// Sends a FATAL error and closes the connection.
+async fn fatal<C>(client: &mut C, code: &str, message: String) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let error = ErrorInfo::new("FATAL".into(), code.into(), message);
+    client
+        .send(PgWireBackendMessage::ErrorResponse(error.into()))
+        .await?;
+    client.close().await?;
+    Ok(())
+}
+
+impl Connection {
+    fn user_name<C: ClientInfo>(&self, client: &C) -> String {
+        client
             .metadata()
             .get(METADATA_USER)
             .cloned()
-            .unwrap_or_else(|| "abacus".into());
-        let database = client
-            .metadata()
-            .get(METADATA_DATABASE)
-            .cloned()
-            .unwrap_or_else(|| user.clone());
-        if database != self.config.database {
-            let error = ErrorInfo::new(
-                "FATAL".into(),
-                "3D000".into(),
-                format!(
-                    "database \"{database}\" does not exist (this server has \"{}\")",
-                    self.config.database
-                ),
-            );
-            client
-                .send(PgWireBackendMessage::ErrorResponse(error.into()))
-                .await?;
-            client.close().await?;
-            return Ok(());
+            .unwrap_or_else(|| "abacus".into())
+    }
+
+    /// Authentication done: the session acts as `user`, cancel requests can find it, and
+    /// the client gets its ParameterStatus set and ReadyForQuery.
+    async fn accept<C>(&self, client: &mut C, user: Option<SessionUser>) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = self.user_name(client);
+        match user {
+            Some(user) => self.session.set_user(user),
+            None => {
+                let _ = self.session.settings().set("session_authorization", &name);
+            }
         }
-        client.set_pid_and_secret_key(
-            std::process::id() as i32,
-            pgwire::messages::startup::SecretKey::I32(rand_key()),
-        );
+        let pid = next_pid();
+        let secret = rand_key();
+        client.set_pid_and_secret_key(pid, pgwire::messages::startup::SecretKey::I32(secret));
+        // Cancel requests name (pid, secret); the guard unregisters when the connection ends.
+        let (handle, guard) = self
+            .cancels
+            .register(pid, pgwire::messages::startup::SecretKey::I32(secret));
+        // Under our own type: pgwire's query loop looks for a bare `Arc<ConnectionHandle>`
+        // and would cover only planning, not the streaming rows that `cancellable` covers.
+        client
+            .session_extensions()
+            .insert(crate::handler::CancelHandle(handle));
+        client.session_extensions().insert(guard);
         let application_name = client
             .metadata()
             .get("application_name")
@@ -104,7 +247,7 @@ impl StartupHandler for Connection {
         finish_authentication(
             client,
             &Parameters {
-                user,
+                user: name,
                 application_name,
             },
         )
@@ -114,15 +257,16 @@ impl StartupHandler for Connection {
     }
 }
 
-/// Not a secret worth a CSPRNG until cancel requests are served; unique enough per connection.
+/// The cancel key: whoever knows it can cancel this connection's queries.
 fn rand_key() -> i32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
-    );
-    h.finish() as i32
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 4];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    i32::from_be_bytes(bytes)
+}
+
+/// A distinct backend "pid" per connection, as clients show and cancel by it.
+fn next_pid() -> i32 {
+    static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -65,4 +65,17 @@ with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus") as
         raise AssertionError("expected 34000")
     except psycopg.errors.InvalidCursorName as e:
         assert e.sqlstate == "34000"
+# A cancel request (what Ctrl-C in psql sends) ends the running query with 57014.
+import threading, time
+with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus", autocommit=True) as conn:
+    timer = threading.Timer(1.0, conn.cancel)
+    timer.start()
+    started = time.monotonic()
+    try:
+        conn.execute("SELECT count(*) FROM generate_series(1, 100000000000)")
+        raise AssertionError("expected the query to be canceled")
+    except psycopg.errors.QueryCanceled as e:
+        assert e.sqlstate == "57014"
+    assert time.monotonic() - started < 30
+    assert conn.execute("SELECT 7").fetchone() == (7,)
 print("ok")

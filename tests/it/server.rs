@@ -39,14 +39,27 @@ impl Server {
     }
 
     pub(crate) fn psql(&self, database: &str, sql: &str) -> std::process::Output {
+        self.psql_as("abacus", "", database, sql)
+    }
+
+    /// psql as `user` with `password` (sent only if the server asks for one).
+    pub(crate) fn psql_as(
+        &self,
+        user: &str,
+        password: &str,
+        database: &str,
+        sql: &str,
+    ) -> std::process::Output {
         Command::new("psql")
+            .env("PGPASSWORD", password)
+            .env("PGSSLMODE", "disable")
             .args([
                 "-h",
                 "127.0.0.1",
                 "-p",
                 &self.port.to_string(),
                 "-U",
-                "abacus",
+                user,
                 "-X",
                 "-v",
                 "ON_ERROR_STOP=1",

@@ -1,0 +1,229 @@
+//! System tables that hold no rows in Abacus (policies, publications, statistics objects,
+//! …), found once per process from datafusion-pg-catalog's snapshot, and the rewrite that
+//! uses them: a SELECT over an empty relation joined by inner joins returns no rows, so its
+//! column expressions are never evaluated and need not be planned.
+//!
+//! Ours because DataFusion cannot plan some of what psql sends over those tables
+//! (correlated subqueries inside CASE, `generate_series` over a column): knowing the
+//! relation is empty lets the query answer, with PostgreSQL's columns and no rows.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::catalog::{CatalogProviderList, MemTable, MemoryCatalogProviderList};
+use datafusion::sql::sqlparser::ast::{
+    Expr, GroupByExpr, JoinOperator, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    Value, VisitMut, VisitorMut,
+};
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::pg_catalog::{
+    PgCatalogSchemaProvider, PgCatalogStaticTables, PG_CATALOG_TABLES,
+};
+
+/// Names of the pg_catalog tables with no rows.
+static EMPTY: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let find = || -> datafusion::error::Result<HashSet<String>> {
+        let list: Arc<dyn CatalogProviderList> = Arc::new(MemoryCatalogProviderList::new());
+        let provider = PgCatalogSchemaProvider::try_new(
+            list,
+            Arc::new(PgCatalogStaticTables::try_new()?),
+            EmptyContextProvider,
+        )?;
+        let mut empty = HashSet::new();
+        for name in PG_CATALOG_TABLES {
+            let Some(table) = provider.build_table_by_name(name)? else {
+                continue;
+            };
+            let Ok(table) = table.try_into_table_provider() else {
+                continue;
+            };
+            // Only in-memory snapshots: tables built from the live catalog may gain rows.
+            let any: &dyn std::any::Any = table.as_ref();
+            let Some(memory) = any.downcast_ref::<MemTable>() else {
+                continue;
+            };
+            let rows: Option<usize> = memory
+                .batches
+                .iter()
+                .map(|p| {
+                    p.try_read()
+                        .ok()
+                        .map(|b| b.iter().map(|b| b.num_rows()).sum::<usize>())
+                })
+                .sum();
+            if rows == Some(0) {
+                empty.insert(name.to_string());
+            }
+        }
+        Ok(empty)
+    };
+    find().unwrap_or_default()
+});
+
+fn is_empty_table(factor: &TableFactor) -> bool {
+    let TableFactor::Table {
+        name, args: None, ..
+    } = factor
+    else {
+        return false;
+    };
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
+        .collect();
+    match parts.as_slice() {
+        [table] | [_, table] if parts.len() == 1 || parts[0] == "pg_catalog" => {
+            EMPTY.contains(table)
+        }
+        _ => false,
+    }
+}
+
+/// Whether some relation that every result row needs is empty.
+fn reads_empty_relation(select: &Select) -> bool {
+    select.from.iter().any(|from| {
+        let inner_only = from.joins.iter().all(|j| {
+            matches!(
+                j.join_operator,
+                JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_)
+            )
+        });
+        let left_preserved = from.joins.iter().all(|j| {
+            matches!(
+                j.join_operator,
+                JoinOperator::Join(_)
+                    | JoinOperator::Inner(_)
+                    | JoinOperator::CrossJoin(_)
+                    | JoinOperator::Left(_)
+                    | JoinOperator::LeftOuter(_)
+            )
+        });
+        (left_preserved && is_empty_table(&from.relation))
+            || (inner_only && from.joins.iter().any(|j| is_empty_table(&j.relation)))
+    })
+}
+
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "string_agg",
+    "array_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "json_agg",
+    "jsonb_agg",
+];
+
+/// Whether the projection aggregates without GROUP BY (then one row comes back anyway).
+fn aggregates(select: &Select) -> bool {
+    let grouped = match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    if grouped {
+        return false;
+    }
+    // Aggregates inside subqueries do not count: blank those out first.
+    let mut projection = select.projection.clone();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut projection, |e| {
+        if matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        ) {
+            *e = Expr::value(Value::Null);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let text = projection
+        .iter()
+        .map(|p| p.to_string().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    AGGREGATES.iter().any(|a| text.contains(&format!("{a}(")))
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    let text = expr.to_string().to_ascii_lowercase();
+    text.contains("select ") || text.contains("generate_series") || text.contains("unnest")
+}
+
+struct EmptySelects;
+
+impl VisitorMut for EmptySelects {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        visit_set_expr(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+fn visit_set_expr(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) if reads_empty_relation(select) && !aggregates(select) => {
+            for item in select.projection.iter_mut() {
+                let expr = match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                    _ => continue,
+                };
+                if has_subquery(expr) {
+                    *expr = Expr::value(Value::Null);
+                }
+            }
+            select.selection = Some(Expr::value(Value::Boolean(false)));
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            visit_set_expr(left);
+            visit_set_expr(right);
+        }
+        _ => {}
+    }
+}
+
+/// Empties SELECTs over empty system relations (see the module comment).
+pub fn rewrite(statement: &mut Statement) {
+    let _ = statement.visit(&mut EmptySelects);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    #[test]
+    fn policies_are_empty_and_their_selects_answer_nothing() {
+        assert!(EMPTY.contains("pg_policy"), "{:?}", *EMPTY);
+        assert!(EMPTY.contains("pg_publication_rel"), "{:?}", *EMPTY);
+        assert!(!EMPTY.contains("pg_type"));
+        let sql = "SELECT p.polname, array_to_string(array(select r from pg_roles), ',') \
+                   FROM pg_catalog.pg_policy p WHERE p.polrelid = 1";
+        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        rewrite(&mut s);
+        assert_eq!(
+            s.to_string(),
+            "SELECT p.polname, NULL FROM pg_catalog.pg_policy p WHERE false"
+        );
+        let sql = "SELECT a, (CASE WHEN x THEN (SELECT string_agg(n, ',') FROM generate_series(0, y) s) END) \
+                   FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_rel r ON p.oid = r.prpubid";
+        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        rewrite(&mut s);
+        assert!(s.to_string().starts_with("SELECT a, NULL FROM"), "{s}");
+        let sql = "SELECT count(*) FROM pg_catalog.pg_policy";
+        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        rewrite(&mut s);
+        assert_eq!(s.to_string(), sql);
+    }
+}

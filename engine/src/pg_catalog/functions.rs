@@ -1,0 +1,424 @@
+//! PostgreSQL functions clients call that DataFusion and datafusion-pg-catalog lack or get
+//! wrong: privileges from the session's real rights (the crate answers true to all),
+//! `set_config`, `format`, and `pg_array_has` behind `x = ANY(arr)`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::settings::Settings;
+use crate::users::SessionUser;
+
+type UserSlot = Arc<parking_lot::Mutex<Option<SessionUser>>>;
+
+fn to_strings(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<String>>> {
+    let array = value.to_array(rows)?;
+    let text = cast(&array, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok((0..rows)
+        .map(|i| (!text.is_null(i)).then(|| text.value(i).to_string()))
+        .collect())
+}
+
+fn rows_of(args: &ScalarFunctionArgs) -> usize {
+    args.number_rows
+}
+
+/// `has_table_privilege([user,] table, privilege)` and its schema/database/column
+/// siblings: READ ONLY users hold SELECT, USAGE and CONNECT; other users hold everything.
+#[derive(Debug)]
+pub struct HasPrivilege {
+    name: &'static str,
+    signature: Signature,
+    user: UserSlot,
+    catalog: Arc<abacus_catalog::Catalog>,
+}
+
+impl PartialEq for HasPrivilege {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for HasPrivilege {}
+impl std::hash::Hash for HasPrivilege {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl HasPrivilege {
+    pub fn udf(
+        name: &'static str,
+        user: UserSlot,
+        catalog: Arc<abacus_catalog::Catalog>,
+    ) -> ScalarUDF {
+        ScalarUDF::from(Self {
+            name,
+            signature: Signature::one_of(
+                vec![
+                    datafusion::logical_expr::TypeSignature::Any(2),
+                    datafusion::logical_expr::TypeSignature::Any(3),
+                ],
+                Volatility::Stable,
+            ),
+            user,
+            catalog,
+        })
+    }
+
+    /// Whether a user with `read_only` holds any of the comma-separated `privileges`.
+    fn holds(read_only: bool, privileges: &str) -> bool {
+        privileges.split(',').any(|p| {
+            let p = p
+                .trim()
+                .trim_end_matches(" WITH GRANT OPTION")
+                .to_ascii_uppercase();
+            !read_only || matches!(p.as_str(), "SELECT" | "USAGE" | "CONNECT")
+        })
+    }
+}
+
+impl ScalarUDFImpl for HasPrivilege {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let n = args.args.len();
+        let privileges = to_strings(&args.args[n - 1], rows)?;
+        let users = if n == 3 {
+            Some(to_strings(&args.args[0], rows)?)
+        } else {
+            None
+        };
+        let current = self.user.lock().clone();
+        let mut out = BooleanBuilder::with_capacity(rows);
+        for i in 0..rows {
+            let Some(privilege) = &privileges[i] else {
+                out.append_null();
+                continue;
+            };
+            let read_only = match users.as_ref().map(|u| u[i].clone()) {
+                // Another user, by name: their stored rights (unknown names hold nothing).
+                Some(Some(name)) if current.as_ref().is_none_or(|c| c.name != name) => {
+                    match self.catalog.views().user(&name) {
+                        Ok(Some(record)) => record.read_only,
+                        _ => {
+                            out.append_value(false);
+                            continue;
+                        }
+                    }
+                }
+                Some(None) => {
+                    out.append_null();
+                    continue;
+                }
+                _ => current.as_ref().is_some_and(|u| u.read_only),
+            };
+            out.append_value(Self::holds(read_only, privilege));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `set_config(name, value, is_local)`: sets a session setting, returns the new value.
+#[derive(Debug)]
+pub struct SetConfig {
+    signature: Signature,
+    settings: Arc<Settings>,
+}
+
+impl PartialEq for SetConfig {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for SetConfig {}
+impl std::hash::Hash for SetConfig {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "set_config".hash(state)
+    }
+}
+
+impl SetConfig {
+    pub fn udf(settings: Arc<Settings>) -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(3, Volatility::Volatile),
+            settings,
+        })
+    }
+}
+
+impl ScalarUDFImpl for SetConfig {
+    fn name(&self) -> &str {
+        "set_config"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let names = to_strings(&args.args[0], rows)?;
+        let values = to_strings(&args.args[1], rows)?;
+        let mut out = StringBuilder::new();
+        for (name, value) in names.iter().zip(&values) {
+            let (Some(name), Some(value)) = (name, value) else {
+                out.append_null();
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if let Err(e) = self.settings.set(&name, value) {
+                // Settings Abacus does not know (jit, …) are accepted as PostgreSQL's
+                // planner knobs would be; wrong values of known ones are errors.
+                if self.settings.get(&name).is_some() {
+                    return exec_err!("{e}");
+                }
+            }
+            out.append_value(self.settings.get(&name).unwrap_or_else(|| value.clone()));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `format(fmt, args…)`: PostgreSQL's `%s`, `%I` (identifier), `%L` (literal) and `%%`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Format {
+    signature: Signature,
+}
+
+impl Format {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        })
+    }
+}
+
+fn quote_identifier(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+impl ScalarUDFImpl for Format {
+    fn name(&self) -> &str {
+        "format"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let columns = args
+            .args
+            .iter()
+            .map(|a| to_strings(a, rows))
+            .collect::<Result<Vec<_>>>()?;
+        let Some((formats, values)) = columns.split_first() else {
+            return exec_err!("format() needs a format string");
+        };
+        let mut out = StringBuilder::new();
+        for row in 0..rows {
+            let Some(format) = &formats[row] else {
+                out.append_null();
+                continue;
+            };
+            let mut text = String::new();
+            let mut next = 0;
+            let mut chars = format.chars();
+            while let Some(c) = chars.next() {
+                if c != '%' {
+                    text.push(c);
+                    continue;
+                }
+                let spec = chars.next();
+                if spec == Some('%') {
+                    text.push('%');
+                    continue;
+                }
+                let Some(value) = values.get(next) else {
+                    return exec_err!("too few arguments for format()");
+                };
+                next += 1;
+                let value = value[row].clone();
+                match (spec, value) {
+                    (Some('s'), v) => text.push_str(v.as_deref().unwrap_or("")),
+                    (Some('I'), Some(v)) => text.push_str(&quote_identifier(&v)),
+                    (Some('I'), None) => {
+                        return exec_err!("null values cannot be formatted as an SQL identifier")
+                    }
+                    (Some('L'), Some(v)) => text.push_str(&format!("'{}'", v.replace('\'', "''"))),
+                    (Some('L'), None) => text.push_str("NULL"),
+                    (other, _) => {
+                        return exec_err!(
+                            "unrecognized format() type specifier \"{}\"",
+                            other.map(String::from).unwrap_or_default()
+                        )
+                    }
+                }
+            }
+            out.append_value(text);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `pg_array_has(arr, x)`: `x = ANY(arr)` for a list, or for PostgreSQL's text form of an
+/// array (`{a,b,"c d"}`) as catalog snapshot columns hold it. Compares text forms.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgArrayHas {
+    signature: Signature,
+}
+
+impl PgArrayHas {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        })
+    }
+}
+
+/// Elements of PostgreSQL's text array form; NULL elements are `None`.
+fn parse_text_array(text: &str) -> Vec<Option<String>> {
+    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '\\' if quoted => current.extend(chars.next()),
+            ',' if !quoted => {
+                let item = std::mem::take(&mut current);
+                items.push((was_quoted || item != "NULL").then_some(item));
+                was_quoted = false;
+            }
+            c => current.push(c),
+        }
+    }
+    items.push((was_quoted || current != "NULL").then_some(current));
+    items
+}
+
+impl ScalarUDFImpl for PgArrayHas {
+    fn name(&self) -> &str {
+        "pg_array_has"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let haystack: ArrayRef = args.args[0].to_array(rows)?;
+        let needles = to_strings(&args.args[1], rows)?;
+        let lists: Vec<Option<Vec<Option<String>>>> = match haystack.data_type() {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+                let as_list = cast(
+                    &haystack,
+                    &DataType::List(Arc::new(
+                        datafusion::arrow::datatypes::Field::new_list_field(DataType::Utf8, true),
+                    )),
+                )?;
+                let list = as_list.as_list::<i32>();
+                (0..rows)
+                    .map(|i| {
+                        (!list.is_null(i)).then(|| {
+                            let values = list.value(i);
+                            let values = values.as_string::<i32>();
+                            (0..values.len())
+                                .map(|j| (!values.is_null(j)).then(|| values.value(j).to_string()))
+                                .collect()
+                        })
+                    })
+                    .collect()
+            }
+            DataType::Null => vec![None; rows],
+            _ => to_strings(&ColumnarValue::Array(haystack), rows)?
+                .into_iter()
+                .map(|t| t.map(|t| parse_text_array(&t)))
+                .collect(),
+        };
+        let mut out = BooleanBuilder::with_capacity(rows);
+        for (list, needle) in lists.iter().zip(&needles) {
+            match (list, needle) {
+                (Some(items), Some(needle)) => {
+                    if items.iter().any(|i| i.as_deref() == Some(needle)) {
+                        out.append_value(true);
+                    } else if items.iter().any(Option::is_none) {
+                        out.append_null();
+                    } else {
+                        out.append_value(false);
+                    }
+                }
+                _ => out.append_null(),
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_arrays_parse() {
+        assert_eq!(
+            parse_text_array("{a,\"b c\",NULL,\"NULL\"}"),
+            vec![
+                Some("a".into()),
+                Some("b c".into()),
+                None,
+                Some("NULL".into())
+            ]
+        );
+        assert!(parse_text_array("{}").is_empty());
+        assert_eq!(quote_identifier("orders"), "orders");
+        assert_eq!(quote_identifier("Big Orders"), "\"Big Orders\"");
+    }
+
+    #[test]
+    fn read_only_users_hold_only_read_privileges() {
+        assert!(HasPrivilege::holds(true, "SELECT"));
+        assert!(HasPrivilege::holds(true, "INSERT, SELECT"));
+        assert!(!HasPrivilege::holds(true, "INSERT"));
+        assert!(HasPrivilege::holds(false, "DELETE"));
+    }
+}

@@ -1,0 +1,187 @@
+//! `abacus serve` security: SCRAM-SHA-256 users kept as verifiers, READ ONLY users (42501),
+//! TLS with `sslmode=require`, and a bad certificate stopping the server at start.
+
+use std::process::Command;
+
+use crate::common::abacus;
+use crate::server::Server;
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn scram_users_and_read_only_rights() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--user", "boss", "--password", "b0ss pw"]);
+
+    let out = server.psql_as(
+        "boss",
+        "b0ss pw",
+        "abacus",
+        "SELECT current_setting('session_authorization') AS who",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("boss"), "{}", text(&out));
+
+    // A wrong password and an unknown user get the same answer, as from PostgreSQL.
+    for (user, password) in [("boss", "guess"), ("nobody", "guess")] {
+        let out = server.psql_as(user, password, "abacus", "SELECT 1");
+        assert!(!out.status.success());
+        assert!(
+            text(&out).contains(&format!(
+                "password authentication failed for user \"{user}\""
+            )),
+            "{}",
+            text(&out)
+        );
+    }
+
+    let out = server.psql_as(
+        "boss",
+        "b0ss pw",
+        "abacus",
+        "CREATE TABLE t (a INT); INSERT INTO t VALUES (1), (2); \
+         CREATE USER reader PASSWORD 'r3ad' READ ONLY; CREATE USER writer WITH PASSWORD 'wr1te'",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("CREATE ROLE"), "{}", text(&out));
+
+    // READ ONLY: reads work, every change is 42501, and the server keeps serving.
+    let out = server.psql_as("reader", "r3ad", "abacus", "SELECT sum(a) AS s FROM t");
+    assert!(
+        out.status.success() && text(&out).contains(" 3"),
+        "{}",
+        text(&out)
+    );
+    for sql in [
+        "INSERT INTO t VALUES (3)",
+        "CREATE TABLE u (a INT)",
+        "DELETE FROM t",
+        "DROP TABLE t",
+        "CREATE USER sneaky PASSWORD 'x'",
+        "ALTER USER reader READ WRITE",
+    ] {
+        let out = server.psql_as("reader", "r3ad", "abacus", sql);
+        assert!(!out.status.success(), "{sql} must fail");
+        assert!(text(&out).contains("42501"), "{sql}: {}", text(&out));
+    }
+    // A plain user may write but not manage users; it may change its own password.
+    let out = server.psql_as("writer", "wr1te", "abacus", "INSERT INTO t VALUES (3)");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = server.psql_as("writer", "wr1te", "abacus", "DROP USER reader");
+    assert!(text(&out).contains("42501"), "{}", text(&out));
+    let out = server.psql_as(
+        "writer",
+        "wr1te",
+        "abacus",
+        "ALTER USER writer PASSWORD 'n3w'",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = server.psql_as("writer", "n3w", "abacus", "SELECT count(*) FROM t");
+    assert!(
+        out.status.success() && text(&out).contains(" 3"),
+        "{}",
+        text(&out)
+    );
+
+    // The admin manages users; errors carry PostgreSQL's codes.
+    let out = server.psql_as(
+        "boss",
+        "b0ss pw",
+        "abacus",
+        "CREATE USER reader PASSWORD 'x'",
+    );
+    assert!(text(&out).contains("42710"), "{}", text(&out));
+    let out = server.psql_as("boss", "b0ss pw", "abacus", "DROP USER ghost");
+    assert!(text(&out).contains("42704"), "{}", text(&out));
+    let out = server.psql_as(
+        "boss",
+        "b0ss pw",
+        "abacus",
+        "DROP USER reader; DROP USER IF EXISTS ghost",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = server.psql_as("reader", "r3ad", "abacus", "SELECT 1");
+    assert!(
+        text(&out).contains("password authentication failed"),
+        "{}",
+        text(&out)
+    );
+
+    // Only salted verifiers are stored, never the passwords.
+    let catalog = std::fs::read_to_string(dir.path().join("_catalog.json")).unwrap();
+    assert!(catalog.contains("SCRAM-SHA-256$4096:"), "{catalog}");
+    for password in ["b0ss pw", "wr1te", "n3w"] {
+        assert!(!catalog.contains(password));
+    }
+    server.stop();
+}
+
+#[test]
+fn tls_with_sslmode_require_and_bad_certificates_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(status.status.success(), "{}", text(&status));
+    let data = dir.path().join("data");
+    let server = Server::start_with(
+        &data,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let out = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} dbname=abacus user=abacus sslmode=require",
+            server.port
+        ))
+        .args(["-X", "-c", "SELECT 41 + 1 AS answer", "-c", "\\conninfo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("42") && text(&out).contains("SSL connection"),
+        "{}",
+        text(&out)
+    );
+    server.stop();
+
+    // A key that is not a key: the server refuses to start and says why.
+    std::fs::write(&key, "not a key").unwrap();
+    let out = abacus(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("private key"), "{}", text(&out));
+    assert!(!text(&out).contains("listening on"), "{}", text(&out));
+}
