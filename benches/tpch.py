@@ -18,6 +18,11 @@ Per query: one warm-up of every engine, then --runs rounds, engines interleaved 
 round; the median is reported. Same thread count everywhere. Peak RSS: VmHWM of the worker,
 reset before every query (/proc/PID/clear_refs), or the child's ru_maxrss for the CLI.
 
+With --python-peers (no Rust bench executable needed, e.g. when the dev-dependency build does
+not fit): datafusion is the `datafusion` Python package over the same files and abacus is one
+`abacus serve` on 127.0.0.1 queried with psycopg (`pip install datafusion psycopg[binary]`);
+--delta-files adds DataFusion over the Parquet files of Abacus's Delta tables.
+
 Then the in-process comparison (`cargo bench --bench tpch`: Abacus and DataFusion in one
 process), CSV ingest (a 10M-row CSV: Abacus COPY vs DuckDB CREATE TABLE AS read_csv, both into
 a fresh on-disk database) and full scans with a filter (rows/s).
@@ -50,6 +55,7 @@ import json, sys, time, duckdb
 data, threads = sys.argv[1], int(sys.argv[2])
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
+con.execute("SET enable_progress_bar = false")
 for t in %TABLES%:
     con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{data}/{t}.parquet')")
 print(json.dumps({"ready": "duckdb", "version": duckdb.__version__}), flush=True)
@@ -59,7 +65,30 @@ for line in sys.stdin:
     req = json.loads(line)
     try:
         start = time.perf_counter()
-        table = con.execute(req["sql"]).to_arrow_table()
+        table = con.sql(req["sql"]).to_arrow_table()
+        seconds = time.perf_counter() - start
+        print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
+    except Exception as e:
+        print(json.dumps({"name": req["name"], "error": str(e)}), flush=True)
+""".replace("%TABLES%", repr(TABLES))
+
+
+DATAFUSION_PY_WORKER = r"""
+import json, sys, time, datafusion
+from datafusion import SessionConfig, SessionContext
+data, threads = sys.argv[1], int(sys.argv[2])
+delta = len(sys.argv) > 3  # data is an Abacus directory: the Parquet files of its Delta tables
+ctx = SessionContext(SessionConfig().with_target_partitions(threads))
+for t in %TABLES%:
+    ctx.register_parquet(t, f"{data}/public/{t}/" if delta else f"{data}/{t}.parquet")
+print(json.dumps({"ready": "datafusion", "version": datafusion.__version__}), flush=True)
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    req = json.loads(line)
+    try:
+        start = time.perf_counter()
+        table = ctx.sql(req["sql"]).to_arrow_table()
         seconds = time.perf_counter() - start
         print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
     except Exception as e:
@@ -79,12 +108,14 @@ def cargo_env(args):
 
 def build(args):
     """Builds the CLI and the bench binary with the dist profile; returns their paths."""
-    if args.abacus and args.bench_bin:
+    if args.abacus and (args.bench_bin or args.python_peers):
         return args.abacus, args.bench_bin
     env = cargo_env(args)
     abacus = os.path.join(args.target_dir, "dist", "abacus")
     if not args.skip_build:
         subprocess.run(["cargo", "build", "--profile", "dist", "--bin", "abacus"], cwd=ROOT, env=env, check=True)
+    if args.python_peers:
+        return abacus, None
     out = subprocess.run(
         ["cargo", "bench", "--profile", "dist", "--bench", "tpch", "--no-run", "--message-format", "json"]
         + (["--offline"] if args.skip_build else []),
@@ -145,6 +176,39 @@ class Worker:
 
     def close(self):
         self.proc.stdin.close()
+        self.proc.wait()
+
+
+class AbacusServe(Worker):
+    """`abacus serve` on 127.0.0.1 queried with psycopg: a long-lived Abacus process without
+    the Rust bench executable. Times include the PostgreSQL wire protocol (text results)."""
+
+    def __init__(self, abacus, db, threads):
+        import psycopg
+        self.name = "abacus"
+        self.proc = subprocess.Popen([abacus, "--data", db, "--threads", str(threads), "serve",
+                                      "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+        port = self.proc.stdout.readline().strip().rsplit(":", 1)[1]
+        self.conn = psycopg.connect(host="127.0.0.1", port=port, dbname="abacus", user="bench", autocommit=True)
+        self.version = ""
+        self.peak_mib = 0.0
+
+    def run(self, name, sql, answer=False):
+        try:
+            start = time.perf_counter()
+            with self.conn.cursor() as cur:
+                cur.execute(sql, prepare=False)
+                rows = cur.fetchall()
+            seconds = time.perf_counter() - start
+        except Exception as e:
+            raise RuntimeError(f"abacus {name}: {e}")
+        reply = {"name": name, "seconds": seconds, "rows": len(rows), "rss": self.hwm_mib()}
+        self.peak_mib = max(self.peak_mib, reply["rss"])
+        return reply
+
+    def close(self):
+        self.conn.close()
+        self.proc.terminate()
         self.proc.wait()
 
 
@@ -211,8 +275,9 @@ def geomean(xs):
 
 
 def tpch_table(results, engines, names):
-    cols = [e for e in ["duckdb", "datafusion", "abacus", "abacus-cli"] if e in engines]
-    title = {"duckdb": "DuckDB", "datafusion": "DataFusion", "abacus": "Abacus", "abacus-cli": "Abacus CLI"}
+    cols = [e for e in ["duckdb", "datafusion", "datafusion-delta", "abacus", "abacus-cli"] if e in engines]
+    title = {"duckdb": "DuckDB", "datafusion": "DataFusion", "datafusion-delta": "DataFusion over Abacus's files",
+             "abacus": "Abacus", "abacus-cli": "Abacus CLI"}
     out = ["| query | " + " | ".join(f"{title[c]} s" for c in cols)
            + " | Abacus / DuckDB | Abacus / DataFusion | " + " | ".join(f"{title[c]} peak MiB" for c in cols) + " |",
            "|---" * (1 + 2 * len(cols) + 2) + "|"]
@@ -239,7 +304,9 @@ def csv_ingest(args, abacus, threads, runs):
     path = os.path.join(args.data_root, f"ingest-{args.csv_rows}.csv")
     if not os.path.exists(path):
         log(f"writing {path}")
-        duckdb.connect().execute(f"""
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"""
             COPY (SELECT i AS id, (i * 7919) % 1000003 AS user_id,
                          TIMESTAMP '2026-01-01' + to_seconds(i) AS at,
                          round(((i * 2654435761) % 100000) / 100.0, 2) AS amount,
@@ -248,7 +315,7 @@ def csv_ingest(args, abacus, threads, runs):
                          (i % 7 = 0) AS converted
                   FROM range({args.csv_rows}) t(i)) TO '{path}' (HEADER)""")
     size_mb = os.path.getsize(path) / 1e6
-    duck_script = ("import duckdb,sys,time,json;c=duckdb.connect(sys.argv[1]);c.execute(f'SET threads={sys.argv[3]}');"
+    duck_script = ("import duckdb,sys,time,json;c=duckdb.connect(sys.argv[1]);c.execute(f'SET threads={sys.argv[3]}');c.execute('SET enable_progress_bar=false');"
                    "t=time.perf_counter();c.execute(f\"CREATE TABLE t AS SELECT * FROM read_csv('{sys.argv[2]}')\");"
                    "c.execute('CHECKPOINT');print(json.dumps({'s':time.perf_counter()-t}))")
 
@@ -308,6 +375,14 @@ def main():
     ap.add_argument("--skip-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--abacus", help="with --bench-bin: use these binaries, no cargo")
     ap.add_argument("--bench-bin", help="the tpch bench executable")
+    ap.add_argument("--python-peers", action="store_true",
+                    help="without the Rust bench executable: DataFusion from the `datafusion` Python package, "
+                         "Abacus through `abacus serve` + psycopg (tables loaded beforehand with COPY)")
+    ap.add_argument("--delta-files", action="store_true",
+                    help="with --python-peers: also DataFusion over the Parquet files of Abacus's Delta tables "
+                         "(separates the file layout from the cost of the Delta scan)")
+    ap.add_argument("--profile-label", default="dist",
+                    help="cargo profile the binaries were built with, for the report (with --abacus/--bench-bin)")
     ap.add_argument("--queries", help="subset, e.g. 1,6,17")
     ap.add_argument("--csv-rows", type=int, default=10_000_000)
     ap.add_argument("--no-ingest", action="store_true")
@@ -323,8 +398,10 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) / 1024 / 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     report = [f"Machine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}; "
-              f"load average before the run {os.getloadavg()[0]:.2f}. Abacus {rev} (dist profile), "
-              f"DuckDB {duckdb.__version__}, DataFusion 55 (the engine's own). Threads: {args.threads}; "
+              f"load average before the run {os.getloadavg()[0]:.2f}. Abacus {rev} ({args.profile_label} profile), "
+              f"DuckDB {duckdb.__version__}, " + (
+                  "DataFusion " + __import__("datafusion").__version__ + " (Python package; Abacus through `abacus serve` "
+                  "and psycopg)" if args.python_peers else "DataFusion 55 (the engine's own)") + f". Threads: {args.threads}; "
               f"median of {args.runs} after one warm-up, engines interleaved per query.", ""]
     per_sf_totals = []
     for sf in [s.strip() for s in args.sf.split(",")]:
@@ -333,14 +410,24 @@ def main():
         db = os.path.join(data, "abacus-db")
         log(f"SF{sf}: starting engines (Abacus loads its tables with COPY on first use)")
         t = time.perf_counter()
-        workers = [Worker("abacus", [bench, "--worker", "abacus", "--data", data, "--db", db,
-                                     "--threads", str(args.threads)])]
-        log(f"abacus worker ready in {time.perf_counter() - t:.1f} s")
-        workers += [
-            Worker("datafusion", [bench, "--worker", "datafusion", "--data", data, "--threads", str(args.threads)]),
-            Worker("duckdb", [sys.executable, "-c", DUCKDB_WORKER, data, str(args.threads)]),
-        ]
-        engines = [workers[2], workers[1], workers[0], Cli(abacus, db, args.threads)]
+        if args.python_peers:
+            if not os.path.isdir(db):
+                for table in TABLES:
+                    subprocess.run([abacus, "--data", db, "--threads", str(args.threads), "-c",
+                                    f"COPY {table} FROM '{data}/{table}.parquet'"], check=True)
+            workers = [AbacusServe(abacus, db, args.threads),
+                       Worker("datafusion", [sys.executable, "-c", DATAFUSION_PY_WORKER, data, str(args.threads)])]
+            if args.delta_files:
+                workers.append(Worker("datafusion-delta", [sys.executable, "-c", DATAFUSION_PY_WORKER, db,
+                                                           str(args.threads), "delta"]))
+        else:
+            workers = [Worker("abacus", [bench, "--worker", "abacus", "--data", data, "--db", db,
+                                         "--threads", str(args.threads)]),
+                       Worker("datafusion", [bench, "--worker", "datafusion", "--data", data,
+                                             "--threads", str(args.threads)])]
+        log(f"abacus and datafusion workers ready in {time.perf_counter() - t:.1f} s")
+        workers.append(Worker("duckdb", [sys.executable, "-c", DUCKDB_WORKER, data, str(args.threads)]))
+        engines = [workers[-1]] + workers[1:-1] + [workers[0], Cli(abacus, db, args.threads)]
         results, notes = interleaved(engines, [(q, sql[q]) for q in names], args.runs)
         scans, scan_notes = interleaved(engines, list(SCANS.items()), args.runs)
         for w in workers:
@@ -349,8 +436,8 @@ def main():
         if notes or scan_notes:
             report += ["Answer checks: " + "; ".join(notes + scan_notes), ""]
         else:
-            report += ["Answer checks: every engine returned the same row counts; Abacus's and "
-                       "DataFusion's answers are identical as text.", ""]
+            report += ["Answer checks: every engine returned the same row counts" + (
+                "." if args.python_peers else "; Abacus's and DataFusion's answers are identical as text."), ""]
         nrows = int(subprocess.run(
             [sys.executable, "-c", "import pyarrow.parquet as pq, sys; "
              "print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)", f"{data}/lineitem.parquet"],
@@ -364,13 +451,13 @@ def main():
                           + " | " + " | ".join(f"{nrows / scans[(s, e.name)]['s'] / 1e6:.0f}" for e in engines) + " |")
         report.append("")
         per_sf_totals.append((sf, {e.name: sum(results[(q, e.name)]["s"] for q in names) for e in engines}))
-        if not args.no_inprocess:
+        if not args.no_inprocess and bench:
             log(f"SF{sf}: one-process comparison (cargo bench --bench tpch)")
             qs = ["--queries", ",".join(names)] if args.queries else []
             out = subprocess.run([bench, "--bench", "--data", data, "--db", db, "--threads", str(args.threads),
                                   "--runs", str(args.runs)] + qs, capture_output=True, text=True, check=True).stdout
             report += [f"One process, Abacus session and DataFusion context side by side "
-                       f"(`cargo bench --profile dist --bench tpch -- --data {data}`):", "", out.strip(), ""]
+                       f"(`cargo bench --profile {args.profile_label} --bench tpch -- --data {data}`):", "", out.strip(), ""]
     if len(per_sf_totals) > 1:
         report += ["### Time per scale factor (sum of the 22 medians, s)", "",
                    "| SF | " + " | ".join(per_sf_totals[0][1]) + " |", "|---" * (1 + len(per_sf_totals[0][1])) + "|"]
