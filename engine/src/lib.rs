@@ -14,6 +14,7 @@ mod limits;
 mod load_error;
 mod names;
 mod output;
+mod param_casts;
 mod pg_catalog;
 mod prepared;
 mod provider;

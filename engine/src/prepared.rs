@@ -22,6 +22,9 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
     /// Result columns known without a plan (ASK: from the translated SQL).
     columns: Option<SchemaRef>,
+    /// Parameters of a statement the engine runs itself (`INSERT … VALUES ($1, $2)`):
+    /// their count and the parsed text they are bound into.
+    bound: Option<(usize, DFStatement)>,
 }
 
 impl Prepared {
@@ -32,6 +35,7 @@ impl Prepared {
             query: None,
             plan: None,
             columns: Some(columns),
+            bound: None,
         }
     }
 
@@ -42,7 +46,11 @@ impl Prepared {
     /// The inferred type of each `$n` parameter, in order; None where it could not be inferred.
     pub fn parameter_types(&self) -> Result<Vec<Option<DataType>>> {
         let Some(plan) = &self.plan else {
-            return Ok(Vec::new());
+            let Some((count, statement)) = &self.bound else {
+                return Ok(Vec::new());
+            };
+            let casts = crate::param_casts::cast_parameter_types(statement);
+            return Ok((1..=*count).map(|n| casts.get(&n).cloned()).collect());
         };
         let types = plan.get_parameter_types()?;
         let mut numbered: Vec<(usize, Option<DataType>)> = types
@@ -55,10 +63,24 @@ impl Prepared {
             })
             .collect();
         numbered.sort_by_key(|(n, _)| *n);
-        let count = numbered.last().map(|(n, _)| *n).unwrap_or(0);
+        let casts = self
+            .query
+            .as_ref()
+            .map(crate::param_casts::cast_parameter_types)
+            .unwrap_or_default();
+        let count = numbered
+            .last()
+            .map(|(n, _)| *n)
+            .unwrap_or(0)
+            .max(casts.keys().copied().max().unwrap_or(0));
         let mut out = vec![None; count];
         for (n, t) in numbered {
             out[n - 1] = t;
+        }
+        for (n, t) in casts {
+            if out[n - 1].is_none() {
+                out[n - 1] = Some(t);
+            }
         }
         Ok(out)
     }
@@ -100,7 +122,17 @@ impl Session {
         let routed = crate::users::is_user_statement(&sql)
             || matches!(
                 words.first().map(String::as_str),
-                Some("COPY" | "RESTORE" | "DECLARE" | "FETCH" | "MOVE" | "CLOSE") | None
+                Some(
+                    "COPY"
+                        | "RESTORE"
+                        | "DECLARE"
+                        | "FETCH"
+                        | "MOVE"
+                        | "CLOSE"
+                        | "SAVEPOINT"
+                        | "RELEASE"
+                        | "DEALLOCATE"
+                ) | None
             )
             || (words.first().map(String::as_str) == Some("ASK")
                 && words.get(1).map(String::as_str) == Some("CONFIRM"))
@@ -112,6 +144,7 @@ impl Session {
                 query: None,
                 plan: None,
                 columns: None,
+                bound: None,
             });
         }
         if let Some(crate::ask::AskStatement::Ask { question, explain }) =
@@ -124,16 +157,32 @@ impl Session {
                 query: None,
                 plan: None,
                 columns,
+                bound: None,
             });
         }
         let state = self.state();
         let statement = self.parse(&sql)?;
+        if let Some(name) = crate::session::shown_setting(&statement) {
+            // PostgreSQL settings are answered by the session, not planned by DataFusion.
+            let schema = datafusion::arrow::datatypes::Schema::new(vec![
+                datafusion::arrow::datatypes::Field::new(name, DataType::Utf8, false),
+            ]);
+            return Ok(Prepared {
+                sql,
+                query: None,
+                plan: None,
+                columns: Some(std::sync::Arc::new(schema)),
+                bound: None,
+            });
+        }
         if !is_query(&statement) {
+            let count = crate::param_casts::placeholder_count(&statement);
             return Ok(Prepared {
                 sql,
                 query: None,
                 plan: None,
                 columns: None,
+                bound: (count > 0).then_some((count, statement)),
             });
         }
         let plan = state.statement_to_plan(statement.clone()).await?;
@@ -142,6 +191,7 @@ impl Session {
             query: Some(statement),
             plan: Some(plan),
             columns: None,
+            bound: None,
         })
     }
 
@@ -152,6 +202,13 @@ impl Session {
         params: Option<ParamValues>,
     ) -> Result<Output> {
         let Some(statement) = &prepared.query else {
+            if let (Some((_, statement)), Some(ParamValues::List(values))) =
+                (&prepared.bound, &params)
+            {
+                // Statements the engine runs itself take their values as literals.
+                let sql = crate::param_casts::bind_literals(statement, values)?;
+                return self.execute_one(&sql).await;
+            }
             if params
                 .as_ref()
                 .is_some_and(|p| !matches!(p, ParamValues::List(v) if v.is_empty()))

@@ -46,6 +46,9 @@ impl Session {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG_NAME, abacus_catalog::DEFAULT_SCHEMA);
+        // PostgreSQL's TimeZone (Etc/UTC): `timestamptz` values carry it, so drivers see
+        // them as timestamptz (OID 1184), not as timestamps without a zone.
+        session_config.options_mut().execution.time_zone = Some("+00:00".into());
         if let Some(n) = config.target_partitions {
             session_config = session_config.with_target_partitions(n.max(1));
         }
@@ -157,6 +160,25 @@ impl Session {
         let state = *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner());
         let set =
             |t: Transaction| *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+        let words2 = leading_words(sql, 2);
+        match words2.first().map(String::as_str) {
+            // Savepoints: accepted like the block they live in (writes auto-commit, so
+            // there is nothing to roll back to); ROLLBACK TO leaves the aborted state, as
+            // in PostgreSQL, so a client can recover from a failed statement.
+            Some("SAVEPOINT") if state != Transaction::Failed => {
+                return Ok(Output::command("SAVEPOINT"))
+            }
+            Some("RELEASE") if state != Transaction::Failed => {
+                return Ok(Output::command("RELEASE"))
+            }
+            Some("ROLLBACK") if words2.get(1).map(String::as_str) == Some("TO") => {
+                if state == Transaction::Failed {
+                    set(Transaction::Open);
+                }
+                return Ok(Output::command("ROLLBACK"));
+            }
+            _ => {}
+        }
         match words.first().map(String::as_str) {
             Some("BEGIN" | "START") => {
                 if state == Transaction::Idle {
@@ -235,6 +257,23 @@ impl Session {
                 }
                 None => {}
             },
+            // Prepared statements of the wire protocol live in the front end, and psycopg
+            // sends DEALLOCATE ALL when it rolls back: nothing here to free.
+            ("DEALLOCATE", _) => {
+                let all = leading_words(sql, 3).iter().any(|w| w == "ALL");
+                if !all {
+                    // A statement of SQL-level PREPARE is DataFusion's to free; a protocol
+                    // statement of that name is not known here and is not an error.
+                    if let Ok(statement) = self.parse(sql) {
+                        let _ = self.run_statement(statement).await;
+                    }
+                }
+                return Ok(Output::command(if all {
+                    "DEALLOCATE ALL"
+                } else {
+                    "DEALLOCATE"
+                }));
+            }
             ("DECLARE", _) => return self.declare(sql).await,
             ("FETCH", _) => return self.fetch(sql, false).await,
             ("MOVE", _) => return self.fetch(sql, true).await,
@@ -346,18 +385,8 @@ impl Session {
             }
             Statement::Set(Set::SetTransaction { .. }) => Ok(Some(Output::command("SET"))),
             Statement::ShowVariable { variable } => {
-                let name = variable
-                    .iter()
-                    .map(|i| i.value.to_ascii_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(".");
-                if name.starts_with("datafusion") || name == "all" {
+                let Some((name, column)) = show_names(variable) else {
                     return Ok(None);
-                }
-                let name = match name.as_str() {
-                    "transaction.isolation.level" => "transaction_isolation".to_string(),
-                    "time.zone" => "timezone".to_string(),
-                    other => other.to_string(),
                 };
                 let value = self
                     .settings
@@ -365,7 +394,7 @@ impl Session {
                     .ok_or_else(|| Error::UnknownSetting(name.clone()))?;
                 let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
                     datafusion::arrow::datatypes::Field::new(
-                        &name,
+                        &column,
                         datafusion::arrow::datatypes::DataType::Utf8,
                         false,
                     ),
@@ -378,6 +407,42 @@ impl Session {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// The setting a `SHOW` names and the column PostgreSQL answers it in (`TimeZone`);
+/// `None` for DataFusion's own (`SHOW datafusion.…`, `SHOW ALL`).
+fn show_names(variable: &[datafusion::sql::sqlparser::ast::Ident]) -> Option<(String, String)> {
+    let name = variable
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(".");
+    if name.starts_with("datafusion") || name == "all" {
+        return None;
+    }
+    let name = match name.as_str() {
+        "transaction.isolation.level" => "transaction_isolation".to_string(),
+        "time.zone" => "timezone".to_string(),
+        other => other.to_string(),
+    };
+    let column = match name.as_str() {
+        "timezone" => "TimeZone".to_string(),
+        "datestyle" => "DateStyle".to_string(),
+        "intervalstyle" => "IntervalStyle".to_string(),
+        other => other.to_string(),
+    };
+    Some((name, column))
+}
+
+/// For a prepared `SHOW` of a PostgreSQL setting: the result column's name.
+pub(crate) fn shown_setting(statement: &DFStatement) -> Option<String> {
+    match statement {
+        DFStatement::Statement(ast) => match ast.as_ref() {
+            Statement::ShowVariable { variable } => show_names(variable).map(|(_, c)| c),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

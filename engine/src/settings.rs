@@ -40,6 +40,7 @@ fn defaults() -> BTreeMap<String, String> {
         ("lc_ctype", "C".into()),
         ("statement_timeout", "0".into()),
         ("block_size", "8192".into()),
+        ("session_authorization", "abacus".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -74,8 +75,16 @@ impl Settings {
     pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
         let name = name.to_ascii_lowercase();
         match name.as_str() {
-            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes"
-            | "max_index_keys" | "block_size" | "lc_collate" | "lc_ctype" | "is_superuser" => {
+            "server_version"
+            | "server_version_num"
+            | "server_encoding"
+            | "integer_datetimes"
+            | "max_index_keys"
+            | "block_size"
+            | "lc_collate"
+            | "lc_ctype"
+            | "is_superuser"
+            | "session_authorization" => {
                 return Err(format!("parameter \"{name}\" cannot be changed"))
             }
             "statement_timeout" => {
@@ -101,6 +110,16 @@ impl Settings {
             .unwrap_or_else(|p| p.into_inner())
             .insert(name, value.to_string());
         Ok(())
+    }
+}
+
+impl Settings {
+    /// Sets a value clients may read but not `SET` (who the session acts as).
+    pub(crate) fn force(&self, name: &str, value: &str) {
+        self.values
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_ascii_lowercase(), value.to_string());
     }
 }
 

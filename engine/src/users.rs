@@ -141,8 +141,14 @@ fn writes(sql: &str) -> bool {
 impl Session {
     /// Acts as `name` from now on (the server calls this after authentication).
     pub fn set_user(&self, user: SessionUser) {
-        let _ = self.settings().set("session_authorization", &user.name);
+        self.settings().force("session_authorization", &user.name);
         *self.user.lock() = Some(user);
+    }
+
+    /// Without users (trust on loopback): the name the client connected as, for
+    /// `current_user` and the catalog; the session keeps the owner's rights.
+    pub fn set_connected_name(&self, name: &str) {
+        self.settings().force("session_authorization", name);
     }
 
     pub fn user(&self) -> Option<SessionUser> {

@@ -222,9 +222,7 @@ impl Connection {
         let name = self.user_name(client);
         match user {
             Some(user) => self.session.set_user(user),
-            None => {
-                let _ = self.session.settings().set("session_authorization", &name);
-            }
+            None => self.session.set_connected_name(&name),
         }
         let pid = next_pid();
         let secret = rand_key();

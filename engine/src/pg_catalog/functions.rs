@@ -115,6 +115,8 @@ impl ScalarUDFImpl for HasPrivilege {
                 Some(Some(name)) if current.as_ref().is_none_or(|c| c.name != name) => {
                     match self.catalog.views().user(&name) {
                         Ok(Some(record)) => record.read_only,
+                        // Without users everyone connects as the owner.
+                        Ok(None) if current.is_none() && no_users(&self.catalog) => false,
                         _ => {
                             out.append_value(false);
                             continue;
@@ -130,6 +132,66 @@ impl ScalarUDFImpl for HasPrivilege {
             out.append_value(Self::holds(read_only, privilege));
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+fn no_users(catalog: &abacus_catalog::Catalog) -> bool {
+    catalog
+        .views()
+        .users()
+        .map(|u| u.is_empty())
+        .unwrap_or(false)
+}
+
+/// `session_user` / `current_user`: who the session acts as (the crate answers a fixed
+/// name).
+#[derive(Debug)]
+pub struct SessionUserName {
+    name: &'static str,
+    signature: Signature,
+    settings: Arc<Settings>,
+}
+
+impl PartialEq for SessionUserName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for SessionUserName {}
+impl std::hash::Hash for SessionUserName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl SessionUserName {
+    pub fn udf(name: &'static str, settings: Arc<Settings>) -> ScalarUDF {
+        ScalarUDF::from(Self {
+            name,
+            signature: Signature::nullary(Volatility::Stable),
+            settings,
+        })
+    }
+}
+
+impl ScalarUDFImpl for SessionUserName {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let name = self
+            .settings
+            .get("session_authorization")
+            .unwrap_or_else(|| "abacus".into());
+        Ok(ColumnarValue::Scalar(
+            datafusion::common::ScalarValue::Utf8(Some(name)),
+        ))
     }
 }
 

@@ -56,6 +56,12 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
         ));
     }
     ctx.register_udf(functions::SetConfig::udf(session.settings.clone()));
+    for name in ["session_user", "current_user"] {
+        ctx.register_udf(functions::SessionUserName::udf(
+            name,
+            session.settings.clone(),
+        ));
+    }
     ctx.register_udf(functions::Format::udf());
     ctx.register_udf(functions::PgArrayHas::udf());
     Ok(())
