@@ -48,7 +48,7 @@ impl Session {
             .with_default_catalog_and_schema(CATALOG_NAME, abacus_catalog::DEFAULT_SCHEMA);
         // PostgreSQL's TimeZone (Etc/UTC): `timestamptz` values carry it, so drivers see
         // them as timestamptz (OID 1184), not as timestamps without a zone.
-        session_config.options_mut().execution.time_zone = Some("+00:00".into());
+        session_config.options_mut().execution.time_zone = Some("UTC".into());
         if let Some(n) = config.target_partitions {
             session_config = session_config.with_target_partitions(n.max(1));
         }

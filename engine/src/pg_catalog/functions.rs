@@ -484,3 +484,134 @@ mod tests {
         assert!(HasPrivilege::holds(false, "DELETE"));
     }
 }
+
+/// `pg_like_escape(pattern, escape)`: a LIKE pattern with escape character `escape`
+/// rewritten to use the backslash, the only escape DataFusion's LIKE takes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LikeEscape {
+    signature: Signature,
+}
+
+impl LikeEscape {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        })
+    }
+}
+
+fn to_backslash_escapes(pattern: &str, escape: char) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == escape {
+            out.push('\\');
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl ScalarUDFImpl for LikeEscape {
+    fn name(&self) -> &str {
+        "pg_like_escape"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let patterns = to_strings(&args.args[0], rows)?;
+        let escapes = to_strings(&args.args[1], rows)?;
+        let mut out = StringBuilder::new();
+        for (pattern, escape) in patterns.iter().zip(&escapes) {
+            match (pattern, escape.as_deref().and_then(|e| e.chars().next())) {
+                (Some(p), Some(e)) => out.append_value(to_backslash_escapes(p, e)),
+                (Some(p), None) => out.append_value(p),
+                (None, _) => out.append_null(),
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `json_build_object(k1, v1, …)`: a JSON object as text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonBuildObject {
+    signature: Signature,
+}
+
+impl JsonBuildObject {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        })
+    }
+}
+
+impl ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.len() % 2 != 0 {
+            return exec_err!("argument list must have even number of elements");
+        }
+        let rows = rows_of(&args);
+        let kinds: Vec<DataType> = args.args.iter().map(|a| a.data_type()).collect();
+        let columns = args
+            .args
+            .iter()
+            .map(|a| to_strings(a, rows))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = StringBuilder::new();
+        for row in 0..rows {
+            let mut object = serde_json::Map::new();
+            for pair in (0..columns.len()).step_by(2) {
+                let Some(key) = columns[pair][row].clone() else {
+                    return exec_err!("null value not allowed for object key");
+                };
+                let value = match &columns[pair + 1][row] {
+                    None => serde_json::Value::Null,
+                    Some(v) if kinds[pair + 1] == DataType::Boolean => {
+                        serde_json::Value::Bool(v == "true")
+                    }
+                    Some(v) if kinds[pair + 1].is_numeric() => v
+                        .parse::<serde_json::Number>()
+                        .map(serde_json::Value::Number)
+                        .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+                    Some(v) => serde_json::Value::String(v.clone()),
+                };
+                object.insert(key, value);
+            }
+            out.append_value(serde_json::Value::Object(object).to_string());
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_move_to_backslash_escapes() {
+        assert_eq!(to_backslash_escapes("pg/_%", '/'), "pg\\_%");
+        assert_eq!(to_backslash_escapes("a\\b//c", '/'), "a\\\\b\\/c");
+    }
+}

@@ -64,6 +64,8 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
     }
     ctx.register_udf(functions::Format::udf());
     ctx.register_udf(functions::PgArrayHas::udf());
+    ctx.register_udf(functions::LikeEscape::udf());
+    ctx.register_udf(functions::JsonBuildObject::udf());
     Ok(())
 }
 
@@ -104,6 +106,8 @@ pub(crate) fn needs_rewrite(sql: &str) -> bool {
         "format(",
         "any(",
         "array(",
+        "escape",
+        "json_build_object",
     ]
     .iter()
     .any(|cue| lower.contains(cue))

@@ -318,11 +318,101 @@ fn catalog_function(expr: &Expr, visible: &str) -> Option<Expr> {
     parse_expr(&text).map(|e| Expr::Nested(Box::new(e)))
 }
 
+/// `x LIKE p ESCAPE '/'` → `x LIKE pg_like_escape(p, '/')`: DataFusion takes only the
+/// backslash as LIKE's escape, so the pattern is rewritten to use it.
+fn like_escape(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::Value;
+    let (Expr::Like {
+        pattern,
+        escape_char,
+        ..
+    }
+    | Expr::ILike {
+        pattern,
+        escape_char,
+        ..
+    }) = expr
+    else {
+        return;
+    };
+    let Some(escape) = escape_char.as_ref().and_then(|v| match &v.value {
+        Value::SingleQuotedString(s) if s.chars().count() == 1 && s != "\\" => Some(s.clone()),
+        _ => None,
+    }) else {
+        return;
+    };
+    if let Some(rewritten) = parse_expr(&format!(
+        "pg_like_escape({pattern}, '{}')",
+        escape.replace('\'', "''")
+    )) {
+        **pattern = rewritten;
+        *escape_char = None;
+    }
+}
+
+/// `(SELECT c.relkind = 'c' FROM pg_class c WHERE c.oid = t.typrelid)`: PostgreSQL runs a
+/// correlated scalar subquery that is not aggregated (and fails only if it returns several
+/// rows); DataFusion refuses to plan it. Catalog lookups by key return at most one row,
+/// so the value is wrapped in `max(…)`, which gives the same answer and plans.
+fn aggregate_scalar_subquery(expr: &mut Expr) {
+    let Expr::Subquery(query) = expr else {
+        return;
+    };
+    if query.limit_clause.is_some() || query.order_by.is_some() {
+        return;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let grouped = !matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || select.projection.len() != 1
+    {
+        return;
+    }
+    let (value, alias) = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) => (e.clone(), None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
+        _ => return,
+    };
+    let text = value.to_string().to_ascii_lowercase();
+    let aggregated = [
+        "count(",
+        "sum(",
+        "min(",
+        "max(",
+        "avg(",
+        "string_agg(",
+        "array_agg(",
+        "bool_and(",
+        "bool_or(",
+    ]
+    .iter()
+    .any(|a| text.contains(a));
+    if aggregated || text.contains("select ") {
+        return;
+    }
+    let Some(wrapped) = parse_expr(&format!("max({value})")) else {
+        return;
+    };
+    select.projection = vec![match alias {
+        Some(alias) => SelectItem::ExprWithAlias {
+            expr: wrapped,
+            alias,
+        },
+        None => SelectItem::UnnamedExpr(wrapped),
+    }];
+}
+
 /// Applies the expression rewrites; `visible` lists the schemas on the search path as SQL
 /// string literals.
 pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
     let _ = visit_expressions_mut(statement, |expr| {
         oid_literal_args(expr);
+        like_escape(expr);
+        aggregate_scalar_subquery(expr);
         let replacement = array_subquery(expr)
             .or_else(|| any_equals(expr))
             .or_else(|| catalog_function(expr, visible));
