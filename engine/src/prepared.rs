@@ -223,6 +223,16 @@ impl Session {
             }
             return self.execute_one(&prepared.sql).await;
         };
+        self.check_not_aborted()?;
+        let result = self.run_prepared(statement, params).await;
+        self.track_failure(result)
+    }
+
+    async fn run_prepared(
+        &self,
+        statement: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
         let run = async {
             let plan = self.state().statement_to_plan(statement.clone()).await?;
             let plan = match params {

@@ -25,7 +25,7 @@ pub struct Session {
     ctx: SessionContext,
     catalog: Arc<Catalog>,
     settings: Arc<Settings>,
-    transaction: TransactionState,
+    transaction: Arc<TransactionState>,
     nl: Arc<crate::ask::NlCache>,
     /// The last answered ASK (question, SQL), for `\\good`.
     pub(crate) last_ask: parking_lot::Mutex<Option<(String, String)>>,
@@ -88,7 +88,7 @@ impl Session {
             ctx,
             catalog,
             settings,
-            transaction: TransactionState::default(),
+            transaction: Arc::default(),
             nl,
             last_ask: Default::default(),
             notices: Default::default(),
@@ -204,10 +204,35 @@ impl Session {
             _ => {}
         }
         let result = self.run_limited(sql).await;
-        if result.is_err() && state == Transaction::Open {
-            set(Transaction::Failed);
+        self.track_failure(result)
+    }
+
+    /// Inside an open transaction block a failure aborts the block (25P02 until ROLLBACK),
+    /// including one that surfaces while the rows stream.
+    pub(crate) fn track_failure(&self, result: Result<Output>) -> Result<Output> {
+        let state = *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner());
+        if state != Transaction::Open {
+            return result;
         }
-        result
+        match result {
+            Err(e) => {
+                *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) = Transaction::Failed;
+                Err(e)
+            }
+            Ok(Output::Rows(stream)) => Ok(Output::Rows(Box::pin(AbortsBlock {
+                inner: stream,
+                transaction: self.transaction.clone(),
+            }))),
+            other => other,
+        }
+    }
+
+    /// 25P02 when the transaction block has failed.
+    pub(crate) fn check_not_aborted(&self) -> Result<()> {
+        match *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            Transaction::Failed => Err(Error::TransactionAborted),
+            _ => Ok(()),
+        }
     }
 
     /// Runs one statement under `statement_timeout`: planning and writing are cut off by the
@@ -407,6 +432,34 @@ impl Session {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// Rows of a statement inside a transaction block: an error while they stream aborts
+/// the block, as a failed statement does.
+struct AbortsBlock {
+    inner: datafusion::execution::SendableRecordBatchStream,
+    transaction: Arc<TransactionState>,
+}
+
+impl futures::Stream for AbortsBlock {
+    type Item = datafusion::error::Result<datafusion::arrow::record_batch::RecordBatch>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let next = self.inner.as_mut().poll_next(cx);
+        if let std::task::Poll::Ready(Some(Err(_))) = &next {
+            *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) = Transaction::Failed;
+        }
+        next
+    }
+}
+
+impl datafusion::execution::RecordBatchStream for AbortsBlock {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.inner.schema()
     }
 }
 

@@ -114,12 +114,7 @@ impl StartupHandler for Connection {
                             );
                             return fatal(client, "28000", text).await;
                         }
-                        let record = self
-                            .session
-                            .catalog()
-                            .views()
-                            .user(&user)
-                            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                        let record = self.stored_user(&user)?;
                         let verifier = record.and_then(|r| ScramVerifier::parse(&r.verifier));
                         let data = initial.data.unwrap_or_default();
                         scram::server_first(&data, verifier).map(|(first, next)| {
@@ -136,13 +131,7 @@ impl StartupHandler for Connection {
                                         Authentication::SASLFinal(last.into_bytes().into()),
                                     ))
                                     .await?;
-                                let record = self
-                                    .session
-                                    .catalog()
-                                    .views()
-                                    .user(&user)
-                                    .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
-                                let Some(record) = record else {
+                                let Some(record) = self.stored_user(&user)? else {
                                     return fatal(client, "28P01", failed(&user)).await;
                                 };
                                 drop(pending);
@@ -203,6 +192,15 @@ where
 }
 
 impl Connection {
+    /// The user's stored record (its SCRAM verifier and rights), if the user exists.
+    fn stored_user(&self, name: &str) -> PgWireResult<Option<abacus_catalog::UserRecord>> {
+        self.session
+            .catalog()
+            .views()
+            .user(name)
+            .map_err(|e| PgWireError::ApiError(Box::new(e)))
+    }
+
     fn user_name<C: ClientInfo>(&self, client: &C) -> String {
         client
             .metadata()

@@ -238,3 +238,42 @@ fn limits_end_one_query_and_the_server_keeps_serving() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("42"));
     server.stop();
 }
+
+/// An error while a query's rows stream (division by zero) aborts the transaction block
+/// like any failed statement: 25P02 until ROLLBACK, then the session works again.
+#[test]
+fn a_failed_statement_aborts_the_transaction_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let script = dir.path().join("block.sql");
+    std::fs::write(
+        &script,
+        "BEGIN;\nSELECT 1/0;\nSELECT 1;\nROLLBACK;\nSELECT 40 + 2 AS answer;\n",
+    )
+    .unwrap();
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args([
+            "-U",
+            "abacus",
+            "-d",
+            "abacus",
+            "-v",
+            "VERBOSITY=verbose",
+            "-f",
+        ])
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("22012") && stderr.contains("25P02"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("ROLLBACK") && stdout.contains("42"),
+        "{stdout}"
+    );
+    server.stop();
+}

@@ -15,6 +15,47 @@ use datafusion::logical_expr::{
 use crate::settings::Settings;
 use crate::users::SessionUser;
 
+/// `name`, `signature` and `return_type` of a UDF with a `signature` field.
+macro_rules! udf_head {
+    (self_name, $ret:ident) => {
+        fn name(&self) -> &str {
+            self.name
+        }
+        udf_head!(@rest $ret);
+    };
+    ($name:literal, $ret:ident) => {
+        fn name(&self) -> &str {
+            $name
+        }
+        udf_head!(@rest $ret);
+    };
+    (@rest $ret:ident) => {
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+            Ok(DataType::$ret)
+        }
+    };
+}
+
+/// UDFs holding session handles compare and hash by their SQL name.
+macro_rules! same_by_name {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                ScalarUDFImpl::name(self) == ScalarUDFImpl::name(other)
+            }
+        }
+        impl Eq for $t {}
+        impl std::hash::Hash for $t {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                ScalarUDFImpl::name(self).hash(state)
+            }
+        }
+    };
+}
+
 type UserSlot = Arc<parking_lot::Mutex<Option<SessionUser>>>;
 
 fn to_strings(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<String>>> {
@@ -40,17 +81,7 @@ pub struct HasPrivilege {
     catalog: Arc<abacus_catalog::Catalog>,
 }
 
-impl PartialEq for HasPrivilege {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for HasPrivilege {}
-impl std::hash::Hash for HasPrivilege {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state)
-    }
-}
+same_by_name!(HasPrivilege);
 
 impl HasPrivilege {
     pub fn udf(
@@ -85,15 +116,7 @@ impl HasPrivilege {
 }
 
 impl ScalarUDFImpl for HasPrivilege {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
+    udf_head!(self_name, Boolean);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let n = args.args.len();
@@ -152,17 +175,7 @@ pub struct SessionUserName {
     settings: Arc<Settings>,
 }
 
-impl PartialEq for SessionUserName {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for SessionUserName {}
-impl std::hash::Hash for SessionUserName {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state)
-    }
-}
+same_by_name!(SessionUserName);
 
 impl SessionUserName {
     pub fn udf(name: &'static str, settings: Arc<Settings>) -> ScalarUDF {
@@ -175,15 +188,7 @@ impl SessionUserName {
 }
 
 impl ScalarUDFImpl for SessionUserName {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!(self_name, Utf8);
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let name = self
             .settings
@@ -202,17 +207,7 @@ pub struct SetConfig {
     settings: Arc<Settings>,
 }
 
-impl PartialEq for SetConfig {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-impl Eq for SetConfig {}
-impl std::hash::Hash for SetConfig {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "set_config".hash(state)
-    }
-}
+same_by_name!(SetConfig);
 
 impl SetConfig {
     pub fn udf(settings: Arc<Settings>) -> ScalarUDF {
@@ -224,15 +219,7 @@ impl SetConfig {
 }
 
 impl ScalarUDFImpl for SetConfig {
-    fn name(&self) -> &str {
-        "set_config"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("set_config", Utf8);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let names = to_strings(&args.args[0], rows)?;
@@ -286,15 +273,7 @@ fn quote_identifier(s: &str) -> String {
 }
 
 impl ScalarUDFImpl for Format {
-    fn name(&self) -> &str {
-        "format"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("format", Utf8);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let columns = args
@@ -397,15 +376,7 @@ fn parse_text_array(text: &str) -> Vec<Option<String>> {
 }
 
 impl ScalarUDFImpl for PgArrayHas {
-    fn name(&self) -> &str {
-        "pg_array_has"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
+    udf_head!("pg_array_has", Boolean);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let haystack: ArrayRef = args.args[0].to_array(rows)?;
@@ -519,15 +490,7 @@ fn to_backslash_escapes(pattern: &str, escape: char) -> String {
 }
 
 impl ScalarUDFImpl for LikeEscape {
-    fn name(&self) -> &str {
-        "pg_like_escape"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("pg_like_escape", Utf8);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let patterns = to_strings(&args.args[0], rows)?;
@@ -559,15 +522,7 @@ impl JsonBuildObject {
 }
 
 impl ScalarUDFImpl for JsonBuildObject {
-    fn name(&self) -> &str {
-        "json_build_object"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("json_build_object", Utf8);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if !args.args.len().is_multiple_of(2) {
             return exec_err!("argument list must have even number of elements");
