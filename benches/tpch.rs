@@ -72,7 +72,7 @@ fn queries() -> Vec<(String, String)> {
 }
 
 enum Engine {
-    Abacus(Session),
+    Abacus(Box<Session>),
     /// A bare context and its label.
     DataFusion(SessionContext, &'static str),
 }
@@ -200,7 +200,10 @@ fn main() -> Result<(), BoxError> {
     rt.block_on(async {
         match args.worker.as_deref() {
             Some("abacus") => {
-                worker(Engine::Abacus(abacus(&db_dir, &data, args.threads).await?)).await
+                worker(Engine::Abacus(Box::new(
+                    abacus(&db_dir, &data, args.threads).await?,
+                )))
+                .await
             }
             Some("datafusion") => {
                 let ctx = datafusion(args.threads, |t| data.join(format!("{t}.parquet"))).await?;
@@ -302,7 +305,7 @@ fn median(v: &[f64]) -> f64 {
 /// Both engines in this process, interleaved per query.
 async fn compare(args: &Args, data: &Path, db_dir: &Path) -> Result<(), BoxError> {
     let mut engines = vec![
-        Engine::Abacus(abacus(db_dir, data, args.threads).await?),
+        Engine::Abacus(Box::new(abacus(db_dir, data, args.threads).await?)),
         Engine::DataFusion(
             datafusion(args.threads, |t| data.join(format!("{t}.parquet"))).await?,
             "datafusion",
@@ -436,7 +439,7 @@ async fn smoke() -> Result<(), BoxError> {
         ctx.sql(statement).await?.collect().await?;
     }
     let engines = [
-        Engine::Abacus(session),
+        Engine::Abacus(Box::new(session)),
         Engine::DataFusion(ctx, "datafusion"),
     ];
     for (name, sql) in queries() {

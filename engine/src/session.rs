@@ -33,6 +33,8 @@ pub struct Session {
     pub(crate) cursors: crate::cursors::Cursors,
     /// Who this session acts as; `None` is the data directory's owner.
     pub(crate) user: Arc<parking_lot::Mutex<Option<crate::users::SessionUser>>>,
+    /// Result columns named as PostgreSQL names them (`?column?`, `count`), for wire clients.
+    pg_column_names: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -94,6 +96,7 @@ impl Session {
             notices: Default::default(),
             cursors: Default::default(),
             user,
+            pg_column_names: Default::default(),
         }
     }
 
@@ -145,6 +148,14 @@ impl Session {
             },
         )
         .boxed()
+    }
+
+    /// Names result columns as PostgreSQL does (`SELECT 1` → `?column?`, `count(*)` →
+    /// `count`): drivers and BI tools read columns by those names. The REPL and the CLI keep
+    /// DataFusion's descriptive names.
+    pub fn use_postgres_column_names(&self) {
+        self.pg_column_names
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// PostgreSQL-style settings of this session (`SET`, `SHOW`, `current_setting`).
@@ -331,6 +342,8 @@ impl Session {
             statement,
             &sql,
             &self.default_schema(),
+            self.pg_column_names
+                .load(std::sync::atomic::Ordering::Relaxed),
         ))
     }
 

@@ -46,6 +46,7 @@ impl Connection {
         config: Arc<ServerConfig>,
         cancels: Arc<ConnectionManager>,
     ) -> Self {
+        session.use_postgres_column_names();
         let session = Arc::new(session);
         Self {
             parser: Arc::new(Parser {

@@ -59,8 +59,11 @@ pub fn recent(rng: &mut ChaCha8Rng, now: NaiveDateTime, days: i64) -> NaiveDateT
         .to_string()
         .parse::<i64>()
         .unwrap_or(12);
-    // Shift most night-time events into the day, keeping them before `now`.
-    if (1..7).contains(&hour) && rng.random_bool(0.7) {
+    // Shift most night-time events into the day, keeping them before `now`. The draw is
+    // made for every event, so that the random stream (and every value drawn after it)
+    // does not depend on the time of day the demo is generated at.
+    let shift = rng.random_bool(0.7);
+    if (1..7).contains(&hour) && shift {
         let shifted = t - Duration::hours(8);
         return shifted;
     }

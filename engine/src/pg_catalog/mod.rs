@@ -115,8 +115,18 @@ pub(crate) fn needs_rewrite(sql: &str) -> bool {
 
 /// Applies the PostgreSQL rewrites to a parsed statement when its text calls for them;
 /// `default_schema` is the one visible schema besides pg_catalog.
-pub(crate) fn rewrite(statement: DFStatement, sql: &str, default_schema: &str) -> DFStatement {
+/// With `pg_names`, every query's result columns get PostgreSQL's names (wire clients).
+pub(crate) fn rewrite(
+    statement: DFStatement,
+    sql: &str,
+    default_schema: &str,
+    pg_names: bool,
+) -> DFStatement {
     match statement {
+        DFStatement::Statement(mut ast) if pg_names && !needs_rewrite(sql) => {
+            rules::name_columns(&mut ast);
+            DFStatement::Statement(ast)
+        }
         DFStatement::Statement(ast) if needs_rewrite(sql) => {
             let mut ast = *ast;
             rules::name_columns(&mut ast);
