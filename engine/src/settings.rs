@@ -114,6 +114,16 @@ impl Settings {
 }
 
 impl Settings {
+    /// Every setting and its value, by name.
+    pub(crate) fn all(&self) -> Vec<(String, String)> {
+        self.values
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Sets a value clients may read but not `SET` (who the session acts as).
     pub(crate) fn force(&self, name: &str, value: &str) {
         self.values

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use abacus_engine::datafusion::arrow::datatypes::Schema;
+use abacus_engine::datafusion::arrow::datatypes::{DataType, Schema};
 use abacus_engine::Output;
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use futures::{stream, StreamExt};
@@ -14,19 +14,28 @@ use pgwire::messages::data::DataRow;
 
 pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
     let mark = abacus_engine::DUPLICATE_MARK;
-    if !schema.fields().iter().any(|f| f.name().contains(mark)) {
+    let plain = |f: &abacus_engine::datafusion::arrow::datatypes::Field| {
+        !f.name().contains(mark) && f.data_type() != &DataType::Null
+    };
+    if schema.fields().iter().all(|f| plain(f)) {
         return arrow_schema_to_pg_fields(schema, format, None);
     }
-    // Columns PostgreSQL names alike (`?column?` twice) were told apart for DataFusion.
-    let renamed: Vec<_> = schema
+    let described: Vec<_> = schema
         .fields()
         .iter()
         .map(|f| {
+            // Columns PostgreSQL names alike (`?column?` twice) were told apart for
+            // DataFusion; a bare NULL column is text to PostgreSQL, not `unknown`.
             let name = f.name().split(mark).next().unwrap_or_default().to_string();
-            f.as_ref().clone().with_name(name)
+            let f = f.as_ref().clone().with_name(name);
+            if f.data_type() == &DataType::Null {
+                f.with_data_type(DataType::Utf8).with_nullable(true)
+            } else {
+                f
+            }
         })
         .collect();
-    arrow_schema_to_pg_fields(&Schema::new(renamed), format, None)
+    arrow_schema_to_pg_fields(&Schema::new(described), format, None)
 }
 
 /// `INSERT 0 5` → Tag("INSERT", oid 0, rows 5); `DELETE 3` → Tag("DELETE", rows 3).

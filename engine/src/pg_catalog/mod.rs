@@ -22,6 +22,7 @@ use datafusion_pg_catalog::sql::rules::{
 mod empty;
 mod functions;
 mod rules;
+mod settings_table;
 
 pub use rules::DUPLICATE_MARK;
 
@@ -42,6 +43,17 @@ pub(crate) struct SessionInfo {
 pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> {
     datafusion_pg_catalog::setup_pg_catalog(ctx, CATALOG_NAME, Roles(session.catalog.clone()))
         .map_err(|e| *e)?;
+    if let Some(catalog) = ctx.catalog(CATALOG_NAME) {
+        if let Some(inner) = catalog.schema("pg_catalog") {
+            catalog.register_schema(
+                "pg_catalog",
+                Arc::new(settings_table::WithSettings {
+                    inner,
+                    settings: session.settings.clone(),
+                }),
+            )?;
+        }
+    }
     for name in [
         "has_table_privilege",
         "has_schema_privilege",

@@ -97,7 +97,11 @@ fn pg_name(expr: &Expr) -> Option<String> {
             )
         }),
         Expr::Nested(inner) => pg_name(inner),
-        Expr::Case { .. } => Some("case".into()),
+        // PostgreSQL names a CASE after its ELSE result when that has a name.
+        Expr::Case { else_result, .. } => else_result
+            .as_deref()
+            .and_then(pg_name)
+            .or_else(|| Some("case".into())),
         Expr::Exists { .. } => Some("exists".into()),
         Expr::Array(_) => Some("array".into()),
         Expr::Subquery(query) => match query.body.as_ref() {
