@@ -129,11 +129,12 @@ fn writes(sql: &str) -> bool {
             "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "TRUNCATE" | "CREATE" | "DROP" | "ALTER"
             | "RESTORE" | "GRANT" | "REVOKE" | "VACUUM" | "OPTIMIZE",
         ) => true,
-        // COPY t TO … only reads; COPY t FROM … loads.
-        Some("COPY") => crate::session::strip_comments(sql)
-            .to_ascii_uppercase()
-            .split_whitespace()
-            .any(|w| w == "FROM"),
+        // COPY … TO only reads (also `COPY (SELECT … FROM t) TO`); COPY t FROM loads.
+        // What does not parse is treated as a write.
+        Some("COPY") => !matches!(
+            Parser::parse_sql(&PostgreSqlDialect {}, sql).as_deref(),
+            Ok([datafusion::sql::sqlparser::ast::Statement::Copy { to: true, .. }])
+        ),
         _ => false,
     }
 }
