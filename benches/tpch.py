@@ -50,6 +50,21 @@ SCANS = {
     "scan: string filter": "SELECT count(*) FROM lineitem WHERE l_comment LIKE '%special%'",
 }
 
+# Each Python worker answers {"name", "sql"} lines on stdin with timings on stdout.
+WORKER_LOOP = r"""
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    req = json.loads(line)
+    try:
+        start = time.perf_counter()
+        table = %RUN%(req["sql"]).to_arrow_table()
+        seconds = time.perf_counter() - start
+        print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
+    except Exception as e:
+        print(json.dumps({"name": req["name"], "error": str(e)}), flush=True)
+"""
+
 DUCKDB_WORKER = r"""
 import json, sys, time, duckdb
 data, threads = sys.argv[1], int(sys.argv[2])
@@ -59,18 +74,7 @@ con.execute("SET enable_progress_bar = false")
 for t in %TABLES%:
     con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{data}/{t}.parquet')")
 print(json.dumps({"ready": "duckdb", "version": duckdb.__version__}), flush=True)
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    req = json.loads(line)
-    try:
-        start = time.perf_counter()
-        table = con.sql(req["sql"]).to_arrow_table()
-        seconds = time.perf_counter() - start
-        print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
-    except Exception as e:
-        print(json.dumps({"name": req["name"], "error": str(e)}), flush=True)
-""".replace("%TABLES%", repr(TABLES))
+""".replace("%TABLES%", repr(TABLES)) + WORKER_LOOP.replace("%RUN%", "con.sql")
 
 
 DATAFUSION_PY_WORKER = r"""
@@ -82,18 +86,7 @@ ctx = SessionContext(SessionConfig().with_target_partitions(threads))
 for t in %TABLES%:
     ctx.register_parquet(t, f"{data}/public/{t}/" if delta else f"{data}/{t}.parquet")
 print(json.dumps({"ready": "datafusion", "version": datafusion.__version__}), flush=True)
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    req = json.loads(line)
-    try:
-        start = time.perf_counter()
-        table = ctx.sql(req["sql"]).to_arrow_table()
-        seconds = time.perf_counter() - start
-        print(json.dumps({"name": req["name"], "seconds": seconds, "rows": table.num_rows}), flush=True)
-    except Exception as e:
-        print(json.dumps({"name": req["name"], "error": str(e)}), flush=True)
-""".replace("%TABLES%", repr(TABLES))
+""".replace("%TABLES%", repr(TABLES)) + WORKER_LOOP.replace("%RUN%", "ctx.sql")
 
 
 def log(*a):

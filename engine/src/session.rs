@@ -167,12 +167,11 @@ impl Session {
     /// every statement auto-commits; as in PostgreSQL, after a failure inside an explicit
     /// transaction everything fails with 25P02 until ROLLBACK (or COMMIT, which rolls back).
     pub async fn execute_one(&self, sql: &str) -> Result<Output> {
-        let words = leading_words(sql, 1);
+        let words = leading_words(sql, 2);
         let state = *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner());
         let set =
             |t: Transaction| *self.transaction.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
-        let words2 = leading_words(sql, 2);
-        match words2.first().map(String::as_str) {
+        match words.first().map(String::as_str) {
             // Savepoints: accepted like the block they live in (writes auto-commit, so
             // there is nothing to roll back to); ROLLBACK TO leaves the aborted state, as
             // in PostgreSQL, so a client can recover from a failed statement.
@@ -182,7 +181,7 @@ impl Session {
             Some("RELEASE") if state != Transaction::Failed => {
                 return Ok(Output::command("RELEASE"))
             }
-            Some("ROLLBACK") if words2.get(1).map(String::as_str) == Some("TO") => {
+            Some("ROLLBACK") if words.get(1).map(String::as_str) == Some("TO") => {
                 if state == Transaction::Failed {
                     set(Transaction::Open);
                 }

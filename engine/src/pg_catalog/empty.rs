@@ -105,21 +105,6 @@ fn reads_empty_relation(select: &Select) -> bool {
     })
 }
 
-const AGGREGATES: &[&str] = &[
-    "count",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "string_agg",
-    "array_agg",
-    "bool_and",
-    "bool_or",
-    "every",
-    "json_agg",
-    "jsonb_agg",
-];
-
 /// Whether the projection aggregates without GROUP BY (then one row comes back anyway).
 fn aggregates(select: &Select) -> bool {
     let grouped = match &select.group_by {
@@ -140,12 +125,7 @@ fn aggregates(select: &Select) -> bool {
         }
         ControlFlow::<()>::Continue(())
     });
-    let text = projection
-        .iter()
-        .map(|p| p.to_string().to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ");
-    AGGREGATES.iter().any(|a| text.contains(&format!("{a}(")))
+    super::rules::calls_aggregate(&projection)
 }
 
 fn has_subquery(expr: &Expr) -> bool {

@@ -127,26 +127,32 @@ impl ScalarUDFImpl for HasPrivilege {
             None
         };
         let current = self.user.lock().clone();
+        // Named users' rights, read from the catalog file once per batch, not per row.
+        let stored = users
+            .as_ref()
+            .map(|_| self.catalog.views().users().unwrap_or_default());
         let mut out = BooleanBuilder::with_capacity(rows);
         for i in 0..rows {
             let Some(privilege) = &privileges[i] else {
                 out.append_null();
                 continue;
             };
-            let read_only = match users.as_ref().map(|u| u[i].clone()) {
-                // Another user, by name: their stored rights (unknown names hold nothing).
-                Some(Some(name)) if current.as_ref().is_none_or(|c| c.name != name) => {
-                    match self.catalog.views().user(&name) {
-                        Ok(Some(record)) => record.read_only,
-                        // Without users everyone connects as the owner.
-                        Ok(None) if current.is_none() && no_users(&self.catalog) => false,
-                        _ => {
+            let read_only = match (users.as_ref().map(|u| &u[i]), &stored) {
+                // Another user, by name: their stored rights (unknown names hold nothing,
+                // except without users, when everyone connects as the owner).
+                (Some(Some(name)), Some(stored))
+                    if current.as_ref().is_none_or(|c| &c.name != name) =>
+                {
+                    match stored.get(name) {
+                        Some(record) => record.read_only,
+                        None if current.is_none() && stored.is_empty() => false,
+                        None => {
                             out.append_value(false);
                             continue;
                         }
                     }
                 }
-                Some(None) => {
+                (Some(None), _) => {
                     out.append_null();
                     continue;
                 }
@@ -156,14 +162,6 @@ impl ScalarUDFImpl for HasPrivilege {
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
-}
-
-fn no_users(catalog: &abacus_catalog::Catalog) -> bool {
-    catalog
-        .views()
-        .users()
-        .map(|u| u.is_empty())
-        .unwrap_or(false)
 }
 
 /// `session_user` / `current_user`: who the session acts as (the crate answers a fixed

@@ -354,6 +354,36 @@ fn like_escape(expr: &mut Expr) {
     }
 }
 
+/// Aggregate functions as PostgreSQL clients use them in catalog queries.
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "string_agg",
+    "array_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "json_agg",
+    "jsonb_agg",
+];
+
+/// Whether `node` calls an aggregate (not as a window function).
+pub(super) fn calls_aggregate<V: datafusion::sql::sqlparser::ast::Visit>(node: &V) -> bool {
+    let found = datafusion::sql::sqlparser::ast::visit_expressions(node, |e| match e {
+        Expr::Function(f)
+            if f.over.is_none()
+                && function_name(f).is_some_and(|n| AGGREGATES.contains(&n.as_str())) =>
+        {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    });
+    found.is_break()
+}
+
 /// `(SELECT c.relkind = 'c' FROM pg_class c WHERE c.oid = t.typrelid)`: PostgreSQL runs a
 /// correlated scalar subquery that is not aggregated (and fails only if it returns several
 /// rows); DataFusion refuses to plan it. Catalog lookups by key return at most one row,
@@ -381,20 +411,8 @@ fn aggregate_scalar_subquery(expr: &mut Expr) {
         SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
         _ => return,
     };
+    let aggregated = calls_aggregate(&value);
     let text = value.to_string().to_ascii_lowercase();
-    let aggregated = [
-        "count(",
-        "sum(",
-        "min(",
-        "max(",
-        "avg(",
-        "string_agg(",
-        "array_agg(",
-        "bool_and(",
-        "bool_or(",
-    ]
-    .iter()
-    .any(|a| text.contains(a));
     if aggregated || text.contains("select ") {
         return;
     }
