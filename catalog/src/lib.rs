@@ -1,6 +1,7 @@
 //! The Abacus data directory: schemas as folders, tables as Delta Lake tables, views in a catalog file.
 
 mod error;
+mod files;
 mod history;
 mod layout;
 mod tables;

@@ -11,6 +11,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use url::Url;
 
+use crate::files::writer_properties;
 use crate::history::{commit_info, HistoryEntry};
 use crate::layout::{validate_name, DataDir};
 use crate::views::ViewStore;
@@ -244,6 +245,7 @@ impl Catalog {
                 .with_input_plan(input)
                 .with_session_state(session)
                 .with_save_mode(SaveMode::ErrorIfExists)
+                .with_writer_properties(writer_properties())
                 .with_table_name(table)
                 .await
                 .map_err(|e| match e {
@@ -274,6 +276,7 @@ impl Catalog {
             .with_input_plan(input)
             .with_session_state(session)
             .with_save_mode(SaveMode::Append)
+            .with_writer_properties(writer_properties())
             .await
             .map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
@@ -291,7 +294,10 @@ impl Catalog {
     ) -> Result<(u64, Option<u64>)> {
         let name = qualified(schema, table);
         let delta = self.table(schema, table).await?;
-        let mut builder = delta.delete().with_session_state(session);
+        let mut builder = delta
+            .delete()
+            .with_session_state(session)
+            .with_writer_properties(writer_properties());
         if let Some(p) = predicate {
             builder = builder.with_predicate(p);
         }
@@ -314,7 +320,10 @@ impl Catalog {
     ) -> Result<WriteOutcome> {
         let name = qualified(schema, table);
         let delta = self.table(schema, table).await?;
-        let mut builder = delta.update().with_session_state(session);
+        let mut builder = delta
+            .update()
+            .with_session_state(session)
+            .with_writer_properties(writer_properties());
         for (column, value) in assignments {
             builder = builder.with_update(column, value);
         }

@@ -15,7 +15,8 @@ use futures::Sink;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, Response,
+    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, QueryResponse, Response,
+    Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
@@ -294,7 +295,7 @@ impl ExtendedQueryHandler for Connection {
         &self,
         client: &mut C,
         portal: &Portal<Prepared>,
-        _max_rows: usize,
+        max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -321,7 +322,10 @@ impl ExtendedQueryHandler for Connection {
             register_cursor(client, &self.session, prepared.sql()).await;
         }
         let output = result.map_err(|e| to_pg_error(&e))?;
-        response(output, &portal.result_column_format).await
+        match response(output, &portal.result_column_format).await? {
+            Response::Query(rows) if max_rows == 0 => stream_rows(client, rows).await,
+            other => Ok(other),
+        }
     }
 
     async fn do_describe_statement<C>(
@@ -363,6 +367,27 @@ impl ExtendedQueryHandler for Connection {
             None => Ok(DescribePortalResponse::no_data()),
         }
     }
+}
+
+/// Sends every row of an Execute without a row limit as it is encoded. pgwire's portal
+/// collects all remaining rows into one Vec before sending any (a 10M-row psycopg fetch
+/// peaked at 2 GiB), so unlimited Executes never become a portal; the tag it returns is the
+/// CommandComplete pgwire sends after them. Executes with a row limit (JDBC fetch size)
+/// still suspend through pgwire's portal.
+async fn stream_rows<C>(client: &mut C, mut rows: QueryResponse) -> PgWireResult<Response>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use futures::{SinkExt, StreamExt};
+    let verb = rows.command_tag().to_string();
+    let mut sent = 0;
+    let data = rows.data_rows();
+    while let Some(row) = data.next().await {
+        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+        sent += 1;
+    }
+    Ok(Response::Execution(Tag::new(&verb).with_rows(sent)))
 }
 
 /// Messages the statement left (the SQL an ASK ran) as NoticeResponse, before its rows.

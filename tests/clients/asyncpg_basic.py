@@ -231,7 +231,32 @@ async def errors_carry_sqlstates(conn):
     check(v == 5, f"the connection is usable after errors: {v!r}")
 
 
+async def portals_with_and_without_row_limits(conn):
+    # A cursor fetches through one portal with Execute row limits (PortalSuspended between
+    # pages); a plain fetch streams every row from one unlimited Execute.
+    query = "SELECT value AS n FROM generate_series(1, 5000) ORDER BY value"
+    async with conn.transaction():
+        cur = await conn.cursor(query)
+        first = await cur.fetch(3)
+        check([r["n"] for r in first] == [1, 2, 3], f"first page: {first!r}")
+        rest = await cur.fetch(10000)
+        check(len(rest) == 4997 and rest[-1]["n"] == 5000, f"second page: {len(rest)} rows")
+        check(await cur.fetch(10) == [], "the exhausted cursor returns nothing")
+    rows = await conn.fetch(query)
+    check(len(rows) == 5000 and sum(r["n"] for r in rows) == 5000 * 5001 // 2,
+          f"unlimited fetch: {len(rows)} rows")
+    # An error in the middle of a streamed result reaches the client as an error.
+    try:
+        await conn.fetch("SELECT 10 / (n - 4000) FROM (SELECT value AS n FROM generate_series(1, 5000))")
+        raise AssertionError("expected DivisionByZeroError mid-stream")
+    except asyncpg.exceptions.DivisionByZeroError:
+        pass
+    check(await conn.fetchval("SELECT count(*) FROM generate_series(1, 10)") == 10,
+          "the connection is usable after the mid-stream error")
+
+
 SECTIONS = [
+    portals_with_and_without_row_limits,
     prepared_statement_with_inferred_parameter_types,
     fetch_fetchval_fetchrow,
     cast_parameter,

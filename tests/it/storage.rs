@@ -238,3 +238,41 @@ fn two_processes_appending_at_once_both_land() {
         ]
     );
 }
+
+/// Parquet row group sizes of every data file of `table` under `data`.
+fn row_groups(data: &Path, table: &str) -> Vec<i64> {
+    use abacus_engine::datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(data.join("public").join(table)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            sizes.extend(reader.metadata().row_groups().iter().map(|g| g.num_rows()));
+        }
+    }
+    sizes
+}
+
+#[test]
+fn loads_write_row_groups_small_enough_to_split_over_cores() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    write_big_csv(&csv, 300_000);
+    let data = dir.path().join("data");
+    sql_ok(
+        &data,
+        &format!(
+            "CREATE TABLE big (id BIGINT, customer BIGINT, amount DOUBLE, note VARCHAR); \
+             COPY big FROM '{}'; \
+             CREATE TABLE small (id INT); INSERT INTO small VALUES (1), (2)",
+            csv.display()
+        ),
+        "table",
+    );
+    let sizes = row_groups(&data, "big");
+    assert_eq!(sizes.iter().sum::<i64>(), 300_000, "{sizes:?}");
+    // Parquet's default would be one 300K-row group; scans split work by row group.
+    assert!(sizes.len() >= 3, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= 128 * 1024), "{sizes:?}");
+    assert_eq!(row_groups(&data, "small"), vec![2]);
+}
