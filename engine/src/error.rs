@@ -5,7 +5,7 @@ use datafusion::error::DataFusionError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Boxed: DataFusion's error is large and most results never carry it.
-    #[error("{0}")]
+    #[error("{}", describe(.0))]
     DataFusion(Box<DataFusionError>),
     #[error(transparent)]
     Catalog(#[from] abacus_catalog::Error),
@@ -47,6 +47,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {
         Error::DataFusion(Box::new(e))
+    }
+}
+
+/// DataFusion's message, except where PostgreSQL's is clearer to a SQL user.
+fn describe(e: &DataFusionError) -> String {
+    use datafusion::arrow::error::ArrowError;
+    match e.find_root() {
+        DataFusionError::ArrowError(ae, _) => match ae.as_ref() {
+            ArrowError::ArithmeticOverflow(detail) => format!(
+                "integer out of range: {}",
+                detail.trim_start_matches("Overflow happened on: ")
+            ),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
     }
 }
 
@@ -98,6 +113,7 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         DataFusionError::Plan(_) => "42804",
         DataFusionError::ArrowError(ae, _) => match **ae {
             datafusion::arrow::error::ArrowError::DivideByZero => "22012",
+            datafusion::arrow::error::ArrowError::ArithmeticOverflow(_) => "22003",
             datafusion::arrow::error::ArrowError::CastError(_)
             | datafusion::arrow::error::ArrowError::ParseError(_) => "22P02",
             _ => "XX000",

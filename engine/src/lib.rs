@@ -10,6 +10,7 @@ pub mod demo;
 mod dml;
 mod error;
 mod extensions;
+mod integers;
 mod limits;
 mod load_error;
 mod names;

@@ -160,7 +160,6 @@ impl Session {
                 bound: None,
             });
         }
-        let state = self.state();
         let statement = self.parse(&sql)?;
         if let Some(name) = crate::session::shown_setting(&statement) {
             // PostgreSQL settings are answered by the session, not planned by DataFusion.
@@ -185,7 +184,7 @@ impl Session {
                 bound: (count > 0).then_some((count, statement)),
             });
         }
-        let plan = state.statement_to_plan(statement.clone()).await?;
+        let plan = self.plan(statement.clone()).await?;
         Ok(Prepared {
             sql,
             query: Some(statement),
@@ -234,7 +233,7 @@ impl Session {
         params: Option<ParamValues>,
     ) -> Result<Output> {
         let run = async {
-            let plan = self.state().statement_to_plan(statement.clone()).await?;
+            let plan = self.plan(statement.clone()).await?;
             let plan = match params {
                 Some(params) => plan.with_param_values(params)?,
                 None => plan,

@@ -18,7 +18,7 @@ use crate::names::{default_schema_of, CATALOG_NAME};
 use crate::provider::AbacusCatalog;
 use crate::settings::{CurrentSetting, Settings, Transaction, TransactionState, Version};
 use crate::{copy, ddl, dml, extensions, versioned, Config, Error, Output, Result};
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
 
 /// A connection's worth of state. Create one per user/connection from [`crate::Database`].
 pub struct Session {
@@ -63,6 +63,7 @@ impl Session {
             .with_default_features()
             // Delta's writes plan custom nodes (metrics, CDC) that only its planner knows.
             .with_query_planner(DeltaPlanner::new())
+            .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.
         let ctx = SessionContext::new_with_state(state).enable_url_table();
@@ -156,6 +157,18 @@ impl Session {
     pub fn use_postgres_column_names(&self) {
         self.pg_column_names
             .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The logical plan of a query; wire sessions type integer literals as PostgreSQL does.
+    pub(crate) async fn plan(&self, statement: DFStatement) -> Result<LogicalPlan> {
+        let plan = self.state().statement_to_plan(statement).await?;
+        if self
+            .pg_column_names
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(crate::integers::int4_literals(plan)?);
+        }
+        Ok(plan)
     }
 
     /// PostgreSQL-style settings of this session (`SET`, `SHOW`, `current_setting`).
@@ -381,7 +394,7 @@ impl Session {
                     .into(),
             ));
         }
-        let plan = self.state().statement_to_plan(statement).await?;
+        let plan = self.plan(statement).await?;
         let df = self.ctx.execute_logical_plan(plan).await?;
         Ok(Output::Rows(df.execute_stream().await?))
     }

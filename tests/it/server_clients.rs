@@ -105,7 +105,6 @@ fn asyncpg_prepared_statements_binary_results_transactions() {
 }
 
 #[test]
-#[ignore = "open gap (issue 4): integer literals are int8, not int4, so node-pg returns strings"]
 fn node_pg_simple_and_parameterized_queries() {
     require(
         "node",

@@ -136,6 +136,7 @@ macro_rules! slt_test {
 
 slt_test!(slt_ddl, "ddl.slt");
 slt_test!(slt_dml, "dml.slt");
+slt_test!(slt_integers, "integers.slt");
 slt_test!(slt_copy, "copy.slt");
 slt_test!(slt_cursors, "cursors.slt");
 slt_test!(slt_versions, "versions.slt");

@@ -1,0 +1,218 @@
+//! PostgreSQL's integer semantics: `42` is an `integer` (int4), and integer arithmetic that
+//! overflows is an error (22003), never a wrapped value.
+//!
+//! DataFusion types every integer literal as Int64 and wraps on overflow; both differ from
+//! PostgreSQL in ways drivers see (node-pg returns int8 as a string, so `SELECT 1 + 1` came
+//! back as "2"). DataFusion has the checked kernels (`BinaryExpr::with_fail_on_overflow`)
+//! but no setting that turns them on, hence the physical rule here.
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{BinaryExpr, Case, Expr, LogicalPlan, Operator};
+use datafusion::physical_expr::expressions::BinaryExpr as PhysicalBinary;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
+use datafusion::physical_plan::ExecutionPlan;
+
+/// Retypes integer literals in the select lists of `plan` as int4 when they fit, as
+/// PostgreSQL types them. Only literals whose value is the result, or an operand of
+/// arithmetic that is, change: function and aggregate arguments, filters, LIMIT and VALUES
+/// keep Int64, so nothing but the result type moves. Constant arithmetic that would
+/// overflow int4 keeps int8 operands (DataFusion folds constants with wrapping arithmetic).
+pub(crate) fn int4_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Projection(_) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        let names = NamePreserver::new(&node);
+        let node = node.map_expressions(|e| {
+            let saved = names.save(&e);
+            let (e, changed) = result_position(e);
+            Ok(if changed {
+                Transformed::yes(saved.restore(e))
+            } else {
+                Transformed::no(e)
+            })
+        })?;
+        if node.transformed {
+            node.map_data(|p| p.recompute_schema())
+        } else {
+            Ok(node)
+        }
+    })
+    .map(|t| t.data)
+}
+
+/// `e` with its result-position integer literals as Int32, and whether any changed.
+fn result_position(e: Expr) -> (Expr, bool) {
+    match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta) => match i32::try_from(v) {
+            Ok(v) => (Expr::Literal(ScalarValue::Int32(Some(v)), meta), true),
+            Err(_) => (Expr::Literal(ScalarValue::Int64(Some(v)), meta), false),
+        },
+        Expr::Alias(mut alias) => {
+            let (inner, changed) = result_position(*alias.expr);
+            alias.expr = Box::new(inner);
+            (Expr::Alias(alias), changed)
+        }
+        Expr::Negative(inner) => {
+            let (inner, changed) = result_position(*inner);
+            (Expr::Negative(Box::new(inner)), changed)
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_arithmetic(op) => {
+            let (l, lc) = result_position(*left.clone());
+            let (r, rc) = result_position(*right.clone());
+            if constant_overflows(&l, op, &r) {
+                return (Expr::BinaryExpr(BinaryExpr { left, op, right }), false);
+            }
+            (
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(l), op, Box::new(r))),
+                lc || rc,
+            )
+        }
+        Expr::Case(case) => {
+            let mut changed = false;
+            let mut branch = |e: Box<Expr>| {
+                let (e, c) = result_position(*e);
+                changed |= c;
+                Box::new(e)
+            };
+            let when_then_expr = case
+                .when_then_expr
+                .into_iter()
+                .map(|(when, then)| (when, branch(then)))
+                .collect();
+            let else_expr = case.else_expr.map(&mut branch);
+            let case = Case::new(case.expr, when_then_expr, else_expr);
+            (Expr::Case(case), changed)
+        }
+        other => (other, false),
+    }
+}
+
+fn is_arithmetic(op: Operator) -> bool {
+    matches!(
+        op,
+        Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide | Operator::Modulo
+    )
+}
+
+/// Whether `l op r` are two int4 literals whose result does not fit int4.
+fn constant_overflows(l: &Expr, op: Operator, r: &Expr) -> bool {
+    let value = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Int32(Some(v)), _) => Some(*v),
+        _ => None,
+    };
+    let (Some(a), Some(b)) = (value(l), value(r)) else {
+        return false;
+    };
+    match op {
+        Operator::Plus => a.checked_add(b).is_none(),
+        Operator::Minus => a.checked_sub(b).is_none(),
+        Operator::Multiply => a.checked_mul(b).is_none(),
+        // i32::MIN / -1 overflows; division by zero stays the 22012 it is.
+        Operator::Divide | Operator::Modulo => b == -1 && a == i32::MIN,
+        _ => false,
+    }
+}
+
+/// Integer `+ - *` in projections and filters fail on overflow instead of wrapping.
+#[derive(Debug, Default)]
+pub(crate) struct CheckedIntegerArithmetic;
+
+impl PhysicalOptimizerRule for CheckedIntegerArithmetic {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
+                let mut changed = false;
+                let exprs = projection
+                    .expr()
+                    .iter()
+                    .map(|p| {
+                        let e = checked(p.expr.clone(), &projection.input().schema())?;
+                        changed |= e.transformed;
+                        Ok(ProjectionExpr {
+                            expr: e.data,
+                            alias: p.alias.clone(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if !changed {
+                    return Ok(Transformed::no(node));
+                }
+                let rebuilt = ProjectionExec::try_new_with_schema_metadata(
+                    exprs,
+                    projection.input().clone(),
+                    &projection.schema(),
+                )?;
+                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
+            }
+            if let Some(filter) = node.downcast_ref::<FilterExec>() {
+                let predicate = checked(filter.predicate().clone(), &filter.input().schema())?;
+                if !predicate.transformed {
+                    return Ok(Transformed::no(node));
+                }
+                let rebuilt = FilterExecBuilder::from(filter)
+                    .with_predicate(predicate.data)
+                    .build()?;
+                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
+            }
+            Ok(Transformed::no(node))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "checked_integer_arithmetic"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// `e` (over rows of `input`) with every integer `+ - *` checked for overflow.
+fn checked(
+    e: Arc<dyn PhysicalExpr>,
+    input: &datafusion::arrow::datatypes::Schema,
+) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
+    e.transform_up(|node| {
+        let Some(binary) = node.downcast_ref::<PhysicalBinary>() else {
+            return Ok(Transformed::no(node));
+        };
+        if !matches!(
+            binary.op(),
+            Operator::Plus | Operator::Minus | Operator::Multiply
+        ) {
+            return Ok(Transformed::no(node));
+        }
+        // Both sides have one type after coercion; date and interval arithmetic is not
+        // integer arithmetic.
+        let integer = binary
+            .left()
+            .return_field(input)
+            .map(|f| f.data_type().is_integer())
+            .unwrap_or(false);
+        if !integer {
+            return Ok(Transformed::no(node));
+        }
+        let rebuilt =
+            PhysicalBinary::new(binary.left().clone(), *binary.op(), binary.right().clone())
+                .with_fail_on_overflow(true);
+        Ok(Transformed::new(
+            Arc::new(rebuilt) as Arc<dyn PhysicalExpr>,
+            true,
+            TreeNodeRecursion::Continue,
+        ))
+    })
+}
