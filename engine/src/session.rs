@@ -350,12 +350,14 @@ impl Session {
             state.config().options().sql_parser.dialect
         };
         let statement = state.sql_to_statement(&sql, &dialect)?;
+        let functions = state.table_functions();
         Ok(crate::pg_catalog::rewrite(
             statement,
             &sql,
             &self.default_schema(),
             self.pg_column_names
                 .load(std::sync::atomic::Ordering::Relaxed),
+            &|name| functions.contains_key(name),
         ))
     }
 

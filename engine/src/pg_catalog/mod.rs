@@ -20,7 +20,10 @@ use datafusion_pg_catalog::sql::rules::{
 };
 
 mod empty;
+mod from_functions;
 mod functions;
+mod in_subqueries;
+mod order_subqueries;
 mod rules;
 mod settings_table;
 
@@ -127,21 +130,30 @@ pub(crate) fn needs_rewrite(sql: &str) -> bool {
 
 /// Applies the PostgreSQL rewrites to a parsed statement when its text calls for them;
 /// `default_schema` is the one visible schema besides pg_catalog.
-/// With `pg_names`, every query's result columns get PostgreSQL's names (wire clients).
+/// With `pg_names`, every query's result columns get PostgreSQL's names and functions in
+/// FROM behave as in PostgreSQL (wire clients); `is_table_function` knows the session's
+/// table functions.
 pub(crate) fn rewrite(
     statement: DFStatement,
     sql: &str,
     default_schema: &str,
     pg_names: bool,
+    is_table_function: &dyn Fn(&str) -> bool,
 ) -> DFStatement {
     match statement {
         DFStatement::Statement(mut ast) if pg_names && !needs_rewrite(sql) => {
             rules::name_columns(&mut ast);
+            from_functions::rewrite(&mut ast, is_table_function);
+            order_subqueries::rewrite(&mut ast);
+            in_subqueries::rewrite(&mut ast);
             DFStatement::Statement(ast)
         }
         DFStatement::Statement(ast) if needs_rewrite(sql) => {
             let mut ast = *ast;
             rules::name_columns(&mut ast);
+            from_functions::rewrite(&mut ast, is_table_function);
+            order_subqueries::rewrite(&mut ast);
+            in_subqueries::rewrite(&mut ast);
             empty::rewrite(&mut ast);
             let visible = format!("'pg_catalog', '{}'", default_schema.replace('\'', "''"));
             rules::rewrite_expressions(&mut ast, &visible);

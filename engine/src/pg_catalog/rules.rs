@@ -428,12 +428,33 @@ fn aggregate_scalar_subquery(expr: &mut Expr) {
     }];
 }
 
+/// PostgreSQL's `user` keyword is `current_user`; unquoted, it never names a column.
+/// sqlparser reads it as a function without arguments or, in other dialects, as a name.
+fn bare_user(expr: &mut Expr) {
+    let is_user = match expr {
+        Expr::Identifier(ident) => {
+            ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("user")
+        }
+        Expr::Function(f) => {
+            matches!(f.args, FunctionArguments::None)
+                && function_name(f).is_some_and(|n| n.eq_ignore_ascii_case("user"))
+        }
+        _ => false,
+    };
+    if is_user {
+        if let Some(call) = parse_expr("current_user()") {
+            *expr = call;
+        }
+    }
+}
+
 /// Applies the expression rewrites; `visible` lists the schemas on the search path as SQL
 /// string literals.
 pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
     let _ = visit_expressions_mut(statement, |expr| {
         oid_literal_args(expr);
         like_escape(expr);
+        bare_user(expr);
         aggregate_scalar_subquery(expr);
         let replacement = array_subquery(expr)
             .or_else(|| any_equals(expr))
@@ -472,6 +493,8 @@ mod tests {
         );
         let any = rewritten("SELECT * FROM s WHERE 'd' = any(stxkind)");
         assert!(any.contains("pg_array_has(stxkind, 'd')"), "{any}");
+        let user = rewritten("SELECT CASE WHEN x = '$user' THEN user ELSE x END FROM t");
+        assert!(user.contains("THEN current_user ELSE"), "{user}");
         let visible =
             rewritten("SELECT * FROM pg_class c WHERE pg_catalog.pg_table_is_visible(c.oid)");
         assert!(visible.contains("(c.oid) IN (SELECT o.oid"), "{visible}");
