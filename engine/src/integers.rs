@@ -12,7 +12,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{BinaryExpr, Case, Expr, LogicalPlan, Operator};
+use datafusion::logical_expr::{BinaryExpr, Case, Expr, LogicalPlan, Operator, Union};
 use datafusion::physical_expr::expressions::BinaryExpr as PhysicalBinary;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -27,9 +27,16 @@ use datafusion::physical_plan::ExecutionPlan;
 /// overflow int4 keeps int8 operands (DataFusion folds constants with wrapping arithmetic).
 pub(crate) fn int4_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|node| {
-        let LogicalPlan::Projection(_) = &node else {
-            return Ok(Transformed::no(node));
-        };
+        match node {
+            LogicalPlan::Projection(_) => {}
+            // Nodes above a changed projection take its types; a union keeps the types it
+            // was built with unless it is built again.
+            LogicalPlan::Union(union) => {
+                let rebuilt = Union::try_new_with_loose_types(union.inputs)?;
+                return Ok(Transformed::yes(LogicalPlan::Union(rebuilt)));
+            }
+            other => return other.recompute_schema().map(Transformed::yes),
+        }
         let names = NamePreserver::new(&node);
         let node = node.map_expressions(|e| {
             let saved = names.save(&e);

@@ -58,7 +58,7 @@ macro_rules! same_by_name {
 
 type UserSlot = Arc<parking_lot::Mutex<Option<SessionUser>>>;
 
-fn to_strings(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<String>>> {
+pub(super) fn to_strings(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<String>>> {
     let array = value.to_array(rows)?;
     let text = cast(&array, &DataType::Utf8)?;
     let text = text.as_string::<i32>();

@@ -19,11 +19,14 @@ use datafusion_pg_catalog::sql::rules::{
     StripCallableQualifier, StripCollate,
 };
 
+mod columns;
+mod constraints;
 mod empty;
 mod from_functions;
 mod functions;
 mod in_subqueries;
 mod order_subqueries;
+mod regclass;
 mod rules;
 mod settings_table;
 
@@ -81,6 +84,8 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
     ctx.register_udf(functions::PgArrayHas::udf());
     ctx.register_udf(functions::LikeEscape::udf());
     ctx.register_udf(functions::JsonBuildObject::udf());
+    ctx.register_udf(columns::PgColumnType::udf());
+    ctx.register_udf(regclass::RegclassLookup::udf());
     Ok(())
 }
 
@@ -154,6 +159,16 @@ pub(crate) fn rewrite(
             from_functions::rewrite(&mut ast, is_table_function);
             order_subqueries::rewrite(&mut ast);
             in_subqueries::rewrite(&mut ast);
+            constraints::rewrite(&mut ast);
+            columns::rewrite(&mut ast);
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |e| {
+                if let Some(new) =
+                    regclass::dynamic_cast(e, default_schema).and_then(|t| rules::parse_expr(&t))
+                {
+                    *e = new;
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
             empty::rewrite(&mut ast);
             let visible = format!("'pg_catalog', '{}'", default_schema.replace('\'', "''"));
             rules::rewrite_expressions(&mut ast, &visible);

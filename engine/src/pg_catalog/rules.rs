@@ -146,7 +146,7 @@ fn plain_args(f: &Function) -> Option<Vec<&Expr>> {
     }
 }
 
-fn parse_expr(text: &str) -> Option<Expr> {
+pub(super) fn parse_expr(text: &str) -> Option<Expr> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .ok()?
