@@ -174,7 +174,6 @@ fn pgjdbc_metadata_prepared_statements_and_fetch_size() {
 }
 
 #[test]
-#[ignore = "open gap (issue 4): get_columns sends correlated subqueries inside CASE, which DataFusion cannot plan"]
 fn sqlalchemy_psycopg_inspection_and_pandas() {
     require(
         "python3",

@@ -166,8 +166,20 @@ fn visit_set_expr(body: &mut SetExpr) {
     }
 }
 
-/// Empties SELECTs over empty system relations (see the module comment).
+/// Empties SELECTs over empty system relations (see the module comment), and answers
+/// scalar subqueries over them with NULL, as a scalar subquery without rows answers.
+/// (psql and SQLAlchemy put correlated ones inside CASE, which DataFusion cannot plan.)
 pub fn rewrite(statement: &mut Statement) {
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(statement, |e| {
+        if let Expr::Subquery(query) = e {
+            if let SetExpr::Select(select) = query.body.as_ref() {
+                if reads_empty_relation(select) && !aggregates(select) {
+                    *e = Expr::value(Value::Null);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
     let _ = statement.visit(&mut EmptySelects);
 }
 
@@ -199,6 +211,16 @@ mod tests {
             .remove(0);
         rewrite(&mut s);
         assert!(s.to_string().starts_with("SELECT a, NULL FROM"), "{s}");
+        let sql = "SELECT a.attname, CASE WHEN a.atthasdef THEN (SELECT d.adbin \
+                   FROM pg_catalog.pg_policy d WHERE d.polrelid = a.attrelid) END FROM pg_attribute a";
+        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        rewrite(&mut s);
+        assert!(
+            s.to_string().contains("THEN NULL END FROM pg_attribute a"),
+            "{s}"
+        );
         let sql = "SELECT count(*) FROM pg_catalog.pg_policy";
         let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .unwrap()

@@ -19,6 +19,7 @@ use datafusion_pg_catalog::sql::rules::{
     StripCallableQualifier, StripCollate,
 };
 
+mod attribute_typmods;
 mod columns;
 mod constraints;
 mod empty;
@@ -56,6 +57,7 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
                 Arc::new(settings_table::WithSettings {
                     inner,
                     settings: session.settings.clone(),
+                    catalogs: ctx.state().catalog_list().clone(),
                 }),
             )?;
         }
@@ -158,7 +160,6 @@ pub(crate) fn rewrite(
             rules::name_columns(&mut ast);
             from_functions::rewrite(&mut ast, is_table_function);
             order_subqueries::rewrite(&mut ast);
-            in_subqueries::rewrite(&mut ast);
             constraints::rewrite(&mut ast);
             columns::rewrite(&mut ast);
             let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |e| {
@@ -172,6 +173,8 @@ pub(crate) fn rewrite(
             empty::rewrite(&mut ast);
             let visible = format!("'pg_catalog', '{}'", default_schema.replace('\'', "''"));
             rules::rewrite_expressions(&mut ast, &visible);
+            // After the catalog functions: their templates bring IN subqueries of their own.
+            in_subqueries::rewrite(&mut ast);
             for rule in RULES.iter() {
                 ast = rule.rewrite(ast);
             }

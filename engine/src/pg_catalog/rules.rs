@@ -411,9 +411,9 @@ fn aggregate_scalar_subquery(expr: &mut Expr) {
         SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
         _ => return,
     };
-    let aggregated = calls_aggregate(&value);
-    let text = value.to_string().to_ascii_lowercase();
-    if aggregated || text.contains("select ") {
+    // A value that is itself a subquery stays as it is; one that merely contains an IN
+    // subquery (a visibility check) aggregates fine.
+    if calls_aggregate(&value) || matches!(value, Expr::Subquery(_)) {
         return;
     }
     let Some(wrapped) = parse_expr(&format!("max({value})")) else {

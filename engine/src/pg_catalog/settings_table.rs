@@ -1,5 +1,6 @@
 //! `pg_catalog.pg_settings` from the session's real settings (what `SET` changed,
-//! `max_index_keys` that pgjdbc reads): the crate's table holds one fixed row.
+//! `max_index_keys` that pgjdbc reads): the crate's table holds one fixed row. Also where
+//! pg_attribute gets its typmods.
 
 use std::sync::Arc;
 
@@ -17,6 +18,8 @@ use crate::settings::Settings;
 pub struct WithSettings {
     pub inner: Arc<dyn SchemaProvider>,
     pub settings: Arc<Settings>,
+    /// The session's catalogs, whose column types give pg_attribute its typmods.
+    pub catalogs: Arc<dyn datafusion::catalog::CatalogProviderList>,
 }
 
 fn pg_settings(settings: &Settings) -> Result<Arc<dyn TableProvider>> {
@@ -71,6 +74,15 @@ impl SchemaProvider for WithSettings {
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name.eq_ignore_ascii_case("pg_settings") {
             return pg_settings(&self.settings).map(Some);
+        }
+        if name.eq_ignore_ascii_case("pg_attribute") {
+            let Some(inner) = self.inner.table(name).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(Arc::new(super::attribute_typmods::WithTypmods {
+                inner,
+                catalogs: self.catalogs.clone(),
+            })));
         }
         self.inner.table(name).await
     }
