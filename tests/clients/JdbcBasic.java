@@ -134,7 +134,8 @@ public class JdbcBasic {
         String[][] expected = {
             // name, TYPE_NAME, java.sql.Types, NULLABLE
             {"id", "int4", String.valueOf(Types.INTEGER), String.valueOf(DatabaseMetaData.columnNoNulls)},
-            {"customer", "varchar", String.valueOf(Types.VARCHAR), String.valueOf(DatabaseMetaData.columnNullable)},
+            // Abacus stores VARCHAR as text (a Delta string column); JDBC still sees Types.VARCHAR.
+            {"customer", "text", String.valueOf(Types.VARCHAR), String.valueOf(DatabaseMetaData.columnNullable)},
             {"amount", "numeric", String.valueOf(Types.NUMERIC), String.valueOf(DatabaseMetaData.columnNullable)},
             {"ordered_on", "date", String.valueOf(Types.DATE), String.valueOf(DatabaseMetaData.columnNullable)},
             {"paid", "bool", String.valueOf(Types.BIT), String.valueOf(DatabaseMetaData.columnNullable)},

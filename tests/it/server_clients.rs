@@ -136,7 +136,6 @@ fn node_pg_simple_and_parameterized_queries() {
 }
 
 #[test]
-#[ignore = "open gap (issue 4): getColumns varchar/numeric typmods, getPrimaryKeys (_pg_expandarray), getTypeInfo"]
 fn pgjdbc_metadata_prepared_statements_and_fetch_size() {
     require(
         "java",

@@ -130,7 +130,10 @@ fn aggregates(select: &Select) -> bool {
 
 fn has_subquery(expr: &Expr) -> bool {
     let text = expr.to_string().to_ascii_lowercase();
-    text.contains("select ") || text.contains("generate_series") || text.contains("unnest")
+    text.contains("select ")
+        || text.contains("generate_series")
+        || text.contains("unnest")
+        || text.contains("_pg_expandarray")
 }
 
 struct EmptySelects;

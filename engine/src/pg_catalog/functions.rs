@@ -568,3 +568,116 @@ mod escape_tests {
         assert_eq!(to_backslash_escapes("a\\b//c", '/'), "a\\\\b\\/c");
     }
 }
+
+/// `pg_expandarray(arr)`: the elements of `arr` with their 1-based positions, as a list of
+/// `{x, n}` records; `information_schema._pg_expandarray(arr)` (pgjdbc's primary keys)
+/// becomes `unnest(pg_expandarray(arr))`. Accepts arrays and the text form of int2vector
+/// (`'1 2'`), which is how the catalog snapshot holds `pg_index.indkey`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ExpandArray {
+    signature: Signature,
+}
+
+impl ExpandArray {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+    }
+
+    fn element(arg: &DataType) -> DataType {
+        match arg {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                f.data_type().clone()
+            }
+            _ => DataType::Int16,
+        }
+    }
+
+    fn record(element: DataType) -> datafusion::arrow::datatypes::Fields {
+        use datafusion::arrow::datatypes::Field;
+        vec![
+            Field::new("x", element, true),
+            Field::new("n", DataType::Int32, false),
+        ]
+        .into()
+    }
+}
+
+impl ScalarUDFImpl for ExpandArray {
+    fn name(&self) -> &str {
+        "pg_expandarray"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let record = DataType::Struct(Self::record(Self::element(&args[0])));
+        Ok(DataType::new_list(record, true))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{Int16Builder, Int32Array, ListArray, StructArray};
+        use datafusion::arrow::buffer::OffsetBuffer;
+        let rows = rows_of(&args);
+        let input = args.args[0].to_array(rows)?;
+        let element = Self::element(input.data_type());
+        // One list of elements per row: the array's own, or the parsed int2vector text.
+        let (values, lengths): (ArrayRef, Vec<usize>) = match input.data_type() {
+            DataType::List(_) => {
+                let list = input.as_list::<i32>();
+                let lengths = (0..rows)
+                    .map(|i| {
+                        if list.is_null(i) {
+                            0
+                        } else {
+                            list.value_length(i) as usize
+                        }
+                    })
+                    .collect();
+                let offsets = list.value_offsets();
+                let values = list
+                    .values()
+                    .slice(offsets[0] as usize, (offsets[rows] - offsets[0]) as usize);
+                (values, lengths)
+            }
+            _ => {
+                let mut values = Int16Builder::new();
+                let mut lengths = Vec::with_capacity(rows);
+                for text in to_strings(&args.args[0], rows)? {
+                    let parts: Vec<i16> = text
+                        .as_deref()
+                        .unwrap_or("")
+                        .trim_matches(|c| c == '{' || c == '}')
+                        .split([' ', ','])
+                        .filter_map(|p| p.trim().parse().ok())
+                        .collect();
+                    lengths.push(parts.len());
+                    values.append_slice(&parts);
+                }
+                (Arc::new(values.finish()) as ArrayRef, lengths)
+            }
+        };
+        let positions: Int32Array = lengths
+            .iter()
+            .flat_map(|&n| 1..=n as i32)
+            .collect::<Vec<_>>()
+            .into();
+        let records = StructArray::try_new(
+            Self::record(element.clone()),
+            vec![values, Arc::new(positions)],
+            None,
+        )?;
+        let field = Arc::new(datafusion::arrow::datatypes::Field::new(
+            "item",
+            DataType::Struct(Self::record(element)),
+            true,
+        ));
+        let list = ListArray::try_new(
+            field,
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(records),
+            None,
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}

@@ -87,6 +87,7 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
     ctx.register_udf(functions::LikeEscape::udf());
     ctx.register_udf(functions::JsonBuildObject::udf());
     ctx.register_udf(columns::PgColumnType::udf());
+    ctx.register_udf(functions::ExpandArray::udf());
     ctx.register_udf(regclass::RegclassLookup::udf());
     Ok(())
 }

@@ -448,6 +448,110 @@ fn bare_user(expr: &mut Expr) {
     }
 }
 
+/// `typinput = 'pg_catalog.array_in'::regproc` (pgjdbc): datafusion-pg-catalog keeps
+/// pg_type's regproc columns as function names, so the literal is compared by name rather
+/// than cast to an oid.
+fn regproc_names(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, DataType as SqlType, Value};
+    const NAMED: &[&str] = &[
+        "typinput",
+        "typoutput",
+        "typreceive",
+        "typsend",
+        "typmodin",
+        "typmodout",
+        "typanalyze",
+    ];
+    let Expr::BinaryOp { left, op, right } = expr else {
+        return;
+    };
+    if !matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) {
+        return;
+    }
+    let names_column = |e: &Expr| {
+        let ident = match e {
+            Expr::Identifier(i) => i,
+            Expr::CompoundIdentifier(parts) => match parts.last() {
+                Some(i) => i,
+                None => return false,
+            },
+            _ => return false,
+        };
+        NAMED.contains(&ident.value.to_ascii_lowercase().as_str())
+    };
+    let regproc_literal = |e: &Expr| match e {
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let is_regproc = matches!(data_type, SqlType::Custom(name, _)
+                if name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("regproc")));
+            match expr.as_ref() {
+                Expr::Value(v) if is_regproc => match &v.value {
+                    Value::SingleQuotedString(s) => {
+                        Some(s.rsplit('.').next().unwrap_or_default().to_string())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if names_column(left) {
+        if let Some(name) = regproc_literal(right) {
+            **right = Expr::value(Value::SingleQuotedString(name));
+        }
+    } else if names_column(right) {
+        if let Some(name) = regproc_literal(left) {
+            **left = Expr::value(Value::SingleQuotedString(name));
+        }
+    }
+}
+
+/// `(expr).field`, PostgreSQL's access to a field of a composite value, as `get_field`.
+fn composite_fields(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::AccessExpr;
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    if !matches!(root.as_ref(), Expr::Nested(_)) {
+        return;
+    }
+    let mut text = root.to_string();
+    for access in access_chain.iter() {
+        match access {
+            AccessExpr::Dot(Expr::Identifier(field)) => {
+                text = format!(
+                    "get_field({text}, '{}')",
+                    ident_name(field).replace('\'', "''")
+                );
+            }
+            _ => return,
+        }
+    }
+    if let Some(new) = parse_expr(&text) {
+        *expr = new;
+    }
+}
+
+/// `information_schema._pg_expandarray(arr)`, a set-returning function of `{x, n}` records,
+/// as `unnest` over the records `pg_expandarray` builds.
+fn expand_array(expr: &mut Expr) {
+    let Expr::Function(f) = expr else {
+        return;
+    };
+    if function_name(f).as_deref() != Some("_pg_expandarray") {
+        return;
+    }
+    let text = match plain_args(f).as_deref() {
+        Some([arg]) => format!("unnest(pg_expandarray({arg}))"),
+        _ => return,
+    };
+    if let Some(new) = parse_expr(&text) {
+        *expr = new;
+    }
+}
+
 /// Applies the expression rewrites; `visible` lists the schemas on the search path as SQL
 /// string literals.
 pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
@@ -455,6 +559,9 @@ pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
         oid_literal_args(expr);
         like_escape(expr);
         bare_user(expr);
+        regproc_names(expr);
+        composite_fields(expr);
+        expand_array(expr);
         aggregate_scalar_subquery(expr);
         let replacement = array_subquery(expr)
             .or_else(|| any_equals(expr))
@@ -493,6 +600,13 @@ mod tests {
         );
         let any = rewritten("SELECT * FROM s WHERE 'd' = any(stxkind)");
         assert!(any.contains("pg_array_has(stxkind, 'd')"), "{any}");
+        let regproc = rewritten("SELECT typinput='pg_catalog.array_in'::regproc AS a FROM pg_type");
+        assert!(regproc.contains("typinput = 'array_in'"), "{regproc}");
+        let keys = rewritten("SELECT (information_schema._pg_expandarray(i.indkey)).n FROM i");
+        assert!(
+            keys.contains("get_field((unnest(pg_expandarray(i.indkey))), 'n')"),
+            "{keys}"
+        );
         let user = rewritten("SELECT CASE WHEN x = '$user' THEN user ELSE x END FROM t");
         assert!(user.contains("THEN current_user ELSE"), "{user}");
         let visible =
