@@ -56,6 +56,49 @@ pub(crate) fn int4_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
     .map(|t| t.data)
 }
 
+/// Result columns of unsigned 64-bit type (`row_number()`, `rank()`) as int8: PostgreSQL
+/// has no unsigned types, and arrow-pg would describe them as numeric. A value beyond
+/// int8's range fails the cast rather than wrap.
+pub(crate) fn signed_results(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::logical_expr::{cast, LogicalPlanBuilder};
+    let unsigned = plan
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::UInt64);
+    let statement = matches!(
+        plan,
+        LogicalPlan::Dml(_)
+            | LogicalPlan::Ddl(_)
+            | LogicalPlan::Copy(_)
+            | LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::Statement(_)
+            | LogicalPlan::DescribeTable(_)
+            | LogicalPlan::Extension(_)
+    );
+    if !unsigned || statement {
+        return Ok(plan);
+    }
+    let exprs: Vec<Expr> = plan
+        .schema()
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(datafusion::common::Column::new(
+                qualifier.cloned(),
+                field.name(),
+            ));
+            if field.data_type() == &DataType::UInt64 {
+                cast(column, DataType::Int64).alias_qualified(qualifier.cloned(), field.name())
+            } else {
+                column
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(exprs)?.build()
+}
+
 /// `e` with its result-position integer literals as Int32, and whether any changed.
 fn result_position(e: Expr) -> (Expr, bool) {
     match e {

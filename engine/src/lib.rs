@@ -32,7 +32,7 @@ pub use database::{Config, Database};
 pub use error::{Error, Result};
 pub use limits::{parse_bytes, parse_duration};
 pub use output::Output;
-pub use pg_catalog::DUPLICATE_MARK;
+pub use pg_catalog::{DUPLICATE_MARK, PG_TYPE_KEY};
 pub use prepared::Prepared;
 pub use session::Session;
 pub use settings::Settings;

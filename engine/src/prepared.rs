@@ -2,7 +2,9 @@
 //! parameters and result columns, planned again at each execution so that they read the
 //! tables' current versions.
 
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement as DFStatement;
@@ -45,21 +47,34 @@ impl Prepared {
 
     /// The inferred type of each `$n` parameter, in order; None where it could not be inferred.
     pub fn parameter_types(&self) -> Result<Vec<Option<DataType>>> {
+        Ok(self
+            .parameter_fields()?
+            .into_iter()
+            .map(|f| f.map(|f| f.data_type().clone()))
+            .collect())
+    }
+
+    /// Like [`Self::parameter_types`], with the field metadata that says which PostgreSQL
+    /// type a parameter compared with a catalog oid column has (`oid`, not `int4`).
+    pub fn parameter_fields(&self) -> Result<Vec<Option<FieldRef>>> {
+        let field = |t: DataType| Arc::new(Field::new("", t, true));
         let Some(plan) = &self.plan else {
             let Some((count, statement)) = &self.bound else {
                 return Ok(Vec::new());
             };
             let casts = crate::param_casts::cast_parameter_types(statement);
-            return Ok((1..=*count).map(|n| casts.get(&n).cloned()).collect());
+            return Ok((1..=*count)
+                .map(|n| casts.get(&n).cloned().map(field))
+                .collect());
         };
-        let types = plan.get_parameter_types()?;
-        let mut numbered: Vec<(usize, Option<DataType>)> = types
+        let fields = plan.get_parameter_fields()?;
+        let mut numbered: Vec<(usize, Option<FieldRef>)> = fields
             .into_iter()
-            .filter_map(|(name, t)| {
+            .filter_map(|(name, f)| {
                 name.trim_start_matches('$')
                     .parse::<usize>()
                     .ok()
-                    .map(|n| (n, t))
+                    .map(|n| (n, f))
             })
             .collect();
         numbered.sort_by_key(|(n, _)| *n);
@@ -74,12 +89,12 @@ impl Prepared {
             .unwrap_or(0)
             .max(casts.keys().copied().max().unwrap_or(0));
         let mut out = vec![None; count];
-        for (n, t) in numbered {
-            out[n - 1] = t;
+        for (n, f) in numbered {
+            out[n - 1] = f;
         }
         for (n, t) in casts {
             if out[n - 1].is_none() {
-                out[n - 1] = Some(t);
+                out[n - 1] = Some(field(t));
             }
         }
         Ok(out)

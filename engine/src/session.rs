@@ -166,7 +166,8 @@ impl Session {
             .pg_column_names
             .load(std::sync::atomic::Ordering::Relaxed)
         {
-            return Ok(crate::integers::int4_literals(plan)?);
+            let plan = crate::integers::int4_literals(plan)?;
+            return Ok(crate::integers::signed_results(plan)?);
         }
         Ok(plan)
     }

@@ -13,6 +13,39 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
 pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
+    let described = described_fields(schema, format)?;
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| f.metadata().contains_key(abacus_engine::PG_TYPE_KEY))
+    {
+        return Ok(described);
+    }
+    // Text columns holding another type's text form (json): the text and binary encodings
+    // of json are both the text, so only the described type changes.
+    Ok(described
+        .into_iter()
+        .zip(schema.fields().iter())
+        .map(|(info, field)| {
+            match field
+                .metadata()
+                .get(abacus_engine::PG_TYPE_KEY)
+                .map(String::as_str)
+            {
+                Some("json") => FieldInfo::new(
+                    info.name().to_string(),
+                    info.table_id(),
+                    info.column_id(),
+                    pgwire::api::Type::JSON,
+                    info.format(),
+                ),
+                _ => info,
+            }
+        })
+        .collect())
+}
+
+fn described_fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
     let mark = abacus_engine::DUPLICATE_MARK;
     let plain = |f: &abacus_engine::datafusion::arrow::datatypes::Field| {
         !f.name().contains(mark) && f.data_type() != &DataType::Null

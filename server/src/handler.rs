@@ -9,7 +9,6 @@ use abacus_engine::datafusion::error::DataFusionError;
 use abacus_engine::datafusion::execution::SendableRecordBatchStream;
 use abacus_engine::{Output, Prepared, Session};
 use arrow_pg::datatypes::df::deserialize_parameters;
-use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use futures::Sink;
 use pgwire::api::portal::{Format, Portal};
@@ -266,7 +265,7 @@ impl QueryParser for Parser {
 
 /// The inferred parameter types, falling back to what the client declared, then text.
 fn parameter_types(stmt: &Prepared, declared: &[Option<Type>]) -> PgWireResult<Vec<Type>> {
-    let inferred = stmt.parameter_types().map_err(|e| to_pg_error(&e))?;
+    let inferred = stmt.parameter_fields().map_err(|e| to_pg_error(&e))?;
     let count = inferred.len().max(declared.len());
     (0..count)
         .map(|i| {
@@ -275,7 +274,8 @@ fn parameter_types(stmt: &Prepared, declared: &[Option<Type>]) -> PgWireResult<V
                 declared.get(i).cloned().flatten(),
             ) {
                 (_, Some(t)) => Ok(t),
-                (Some(t), None) => into_pg_type(&t),
+                // Field metadata marks catalog oids (`WHERE t.oid = $1` is an oid parameter).
+                (Some(f), None) => arrow_pg::datatypes::field_into_pg_type(&f),
                 (None, None) => Ok(Type::TEXT),
             }
         })

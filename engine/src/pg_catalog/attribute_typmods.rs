@@ -38,6 +38,29 @@ fn typmod(t: &DataType) -> i32 {
     }
 }
 
+/// `atttypid` is an `oid` in PostgreSQL (pgjdbc's getColumns reads it as one); the crate
+/// marks it `regtype`.
+fn schema_with_oid_types(schema: &SchemaRef) -> SchemaRef {
+    const ALIAS: &str = "pg.oid_alias";
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == "atttypid" && f.metadata().contains_key(ALIAS) {
+                let mut metadata = f.metadata().clone();
+                metadata.insert(ALIAS.to_string(), "oid".to_string());
+                Arc::new(f.as_ref().clone().with_metadata(metadata))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
+}
+
 impl WithTypmods {
     /// (name, typmod) of every column, in the crate's order.
     async fn columns(&self) -> Result<Vec<(String, i32)>> {
@@ -66,7 +89,7 @@ impl WithTypmods {
 #[async_trait]
 impl TableProvider for WithTypmods {
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        schema_with_oid_types(&self.inner.schema())
     }
 
     fn table_type(&self) -> TableType {
@@ -83,12 +106,16 @@ impl TableProvider for WithTypmods {
         let plan = self.inner.scan(state, None, &[], None).await?;
         let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
         let columns = self.columns().await?;
-        let schema = self.inner.schema();
+        let schema = self.schema();
         let (Ok(name_at), Ok(typmod_at), Ok(attnum_at)) = (
             schema.index_of("attname"),
             schema.index_of("atttypmod"),
             schema.index_of("attnum"),
         ) else {
+            let batches = batches
+                .into_iter()
+                .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
             return MemorySourceConfig::try_new_exec(&[batches], schema, projection.cloned())
                 .map(|e| e as Arc<dyn ExecutionPlan>);
         };
@@ -119,7 +146,7 @@ impl TableProvider for WithTypmods {
             }
             let mut arrays = batch.columns().to_vec();
             arrays[typmod_at] = Arc::new(Int32Array::from(typmods));
-            fixed.push(RecordBatch::try_new(batch.schema(), arrays)?);
+            fixed.push(RecordBatch::try_new(schema.clone(), arrays)?);
         }
         MemorySourceConfig::try_new_exec(&[fixed], schema, projection.cloned())
             .map(|e| e as Arc<dyn ExecutionPlan>)

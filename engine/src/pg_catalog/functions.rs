@@ -519,8 +519,22 @@ impl JsonBuildObject {
     }
 }
 
+/// Field metadata naming the PostgreSQL type of a text column whose values are that type's
+/// text form (`json`); the wire front end describes the column with it.
+pub const PG_TYPE_KEY: &str = "abacus.pg_type";
+
 impl ScalarUDFImpl for JsonBuildObject {
     udf_head!("json_build_object", Utf8);
+    fn return_field_from_args(
+        &self,
+        _: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let metadata = std::collections::HashMap::from([(PG_TYPE_KEY.into(), "json".into())]);
+        Ok(Arc::new(
+            datafusion::arrow::datatypes::Field::new(self.name(), DataType::Utf8, true)
+                .with_metadata(metadata),
+        ))
+    }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if !args.args.len().is_multiple_of(2) {
             return exec_err!("argument list must have even number of elements");

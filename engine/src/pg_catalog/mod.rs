@@ -31,6 +31,7 @@ mod regclass;
 mod rules;
 mod settings_table;
 
+pub use functions::PG_TYPE_KEY;
 pub use rules::DUPLICATE_MARK;
 
 use crate::names::CATALOG_NAME;
