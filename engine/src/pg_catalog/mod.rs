@@ -23,6 +23,7 @@ mod attribute_typmods;
 mod columns;
 mod constraints;
 mod empty;
+mod extract;
 mod from_functions;
 mod functions;
 mod in_subqueries;
@@ -155,11 +156,15 @@ pub(crate) fn rewrite(
             from_functions::rewrite(&mut ast, is_table_function);
             order_subqueries::rewrite(&mut ast);
             in_subqueries::rewrite(&mut ast);
+            extract::rewrite(&mut ast);
             DFStatement::Statement(ast)
         }
         DFStatement::Statement(ast) if needs_rewrite(sql) => {
             let mut ast = *ast;
             rules::name_columns(&mut ast);
+            if pg_names {
+                extract::rewrite(&mut ast);
+            }
             from_functions::rewrite(&mut ast, is_table_function);
             order_subqueries::rewrite(&mut ast);
             constraints::rewrite(&mut ast);
