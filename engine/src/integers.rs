@@ -266,3 +266,76 @@ fn checked(
         ))
     })
 }
+
+/// Constant integer `+ - *` folded with overflow checks, before DataFusion's simplifier
+/// folds it with wrapping arithmetic: `$1::int * 100000` with `$1 = 100000` is 22003, as in
+/// PostgreSQL, not -727379968. Runs first among the optimizer rules.
+#[derive(Debug, Default)]
+pub(crate) struct CheckedConstants;
+
+impl datafusion::optimizer::OptimizerRule for CheckedConstants {
+    fn name(&self) -> &str {
+        "checked_integer_constants"
+    }
+
+    fn apply_order(&self) -> Option<datafusion::optimizer::ApplyOrder> {
+        Some(datafusion::optimizer::ApplyOrder::BottomUp)
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn datafusion::optimizer::OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let names = NamePreserver::new(&plan);
+        plan.map_expressions(|e| {
+            let saved = names.save(&e);
+            let folded = e.transform_up(fold_checked)?;
+            Ok(if folded.transformed {
+                Transformed::yes(saved.restore(folded.data))
+            } else {
+                folded
+            })
+        })
+    }
+}
+
+/// The integer constant `e` stands for: a literal, or a cast of one.
+fn integer_constant(e: &Expr) -> Option<ScalarValue> {
+    let value = match e {
+        Expr::Literal(v, _) => v.clone(),
+        Expr::Cast(cast) => match cast.expr.as_ref() {
+            Expr::Literal(v, _) => v.cast_to(cast.field.data_type()).ok()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (value.data_type().is_integer() && !value.is_null()).then_some(value)
+}
+
+fn fold_checked(e: Expr) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    let (Some(a), Some(b)) = (integer_constant(left), integer_constant(right)) else {
+        return Ok(Transformed::no(e));
+    };
+    if a.data_type() != b.data_type() {
+        return Ok(Transformed::no(e));
+    }
+    let result = match op {
+        Operator::Plus => a.add_checked(&b),
+        Operator::Minus => a.sub_checked(&b),
+        Operator::Multiply => a.mul_checked(&b),
+        _ => return Ok(Transformed::no(e)),
+    };
+    match result {
+        Ok(value) => Ok(Transformed::yes(Expr::Literal(value, None))),
+        Err(_) => Err(datafusion::error::DataFusionError::ArrowError(
+            Box::new(datafusion::arrow::error::ArrowError::ArithmeticOverflow(
+                format!("Overflow happened on: {a} {op} {b}"),
+            )),
+            None,
+        )),
+    }
+}

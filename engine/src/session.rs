@@ -63,6 +63,11 @@ impl Session {
             .with_default_features()
             // Delta's writes plan custom nodes (metrics, CDC) that only its planner knows.
             .with_query_planner(DeltaPlanner::new())
+            .with_optimizer_rules(
+                std::iter::once(Arc::new(crate::integers::CheckedConstants) as _)
+                    .chain(datafusion::optimizer::Optimizer::new().rules)
+                    .collect(),
+            )
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.

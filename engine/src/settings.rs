@@ -51,12 +51,27 @@ fn defaults() -> BTreeMap<String, String> {
 #[derive(Debug)]
 pub struct Settings {
     values: RwLock<BTreeMap<String, String>>,
+    /// Changes of settings PostgreSQL reports to the client (ParameterStatus), not yet sent.
+    reported: parking_lot::Mutex<Vec<(String, String)>>,
 }
+
+/// The settings PostgreSQL reports with ParameterStatus when they change, by the name it
+/// reports them under.
+const REPORTED: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "standard_conforming_strings",
+    "default_transaction_read_only",
+];
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             values: RwLock::new(defaults()),
+            reported: Default::default(),
         }
     }
 }
@@ -105,11 +120,21 @@ impl Settings {
             }
             _ => {}
         }
+        if let Some(reported) = REPORTED.iter().find(|r| r.eq_ignore_ascii_case(&name)) {
+            self.reported
+                .lock()
+                .push((reported.to_string(), value.to_string()));
+        }
         self.values
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name, value.to_string());
         Ok(())
+    }
+
+    /// The reported settings changed since the last call, for ParameterStatus messages.
+    pub fn take_reported(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.reported.lock())
     }
 }
 

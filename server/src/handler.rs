@@ -390,13 +390,20 @@ where
     Ok(Response::Execution(Tag::new(&verb).with_rows(sent)))
 }
 
-/// Messages the statement left (the SQL an ASK ran) as NoticeResponse, before its rows.
+/// Settings the statement changed that PostgreSQL reports (ParameterStatus), and messages
+/// it left (the SQL an ASK ran) as NoticeResponse, before its rows.
 async fn send_notices<C>(client: &mut C, session: &Session) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     use futures::SinkExt;
+    for (name, value) in session.settings().take_reported() {
+        let status = pgwire::messages::startup::ParameterStatus::new(name, value);
+        client
+            .send(PgWireBackendMessage::ParameterStatus(status))
+            .await?;
+    }
     for message in session.take_notices() {
         let notice = pgwire::messages::response::NoticeResponse::new(vec![
             (b'S', "NOTICE".to_string()),

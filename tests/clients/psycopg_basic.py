@@ -33,6 +33,17 @@ with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus", au
     # The connection survives errors.
     cur.execute("SELECT count(*) FROM t")
     assert cur.fetchone() == (3,)
+    # SET of a reported setting sends ParameterStatus, as PostgreSQL does.
+    cur.execute("SET application_name = 'report-builder'")
+    assert conn.info.parameter_status("application_name") == "report-builder"
+    # Integer overflow is an error (22003), not a wrapped value.
+    try:
+        cur.execute("SELECT %s::int * 100000 AS big", (100000,))
+        raise AssertionError("expected 22003")
+    except psycopg.errors.NumericValueOutOfRange as e:
+        assert e.sqlstate == "22003", e.sqlstate
+    cur.execute("SELECT 1 + 1 AS two, extract(year FROM DATE '2024-05-01') AS y")
+    assert cur.fetchone() == (2, 2024) and cur.description[0].type_code == 23, cur.description
 # psycopg opens transactions itself; a failure aborts it until rollback (25P02).
 with psycopg.connect(f"host=127.0.0.1 port={port} dbname=abacus user=abacus") as conn:
     cur = conn.cursor()

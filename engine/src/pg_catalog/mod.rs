@@ -168,7 +168,10 @@ pub(crate) fn rewrite(
             from_functions::rewrite(&mut ast, is_table_function);
             order_subqueries::rewrite(&mut ast);
             constraints::rewrite(&mut ast);
-            columns::rewrite(&mut ast);
+            // The REPL's \d shows DataFusion's types; drivers get PostgreSQL's.
+            if pg_names {
+                columns::rewrite(&mut ast);
+            }
             let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |e| {
                 if let Some(new) =
                     regclass::dynamic_cast(e, default_schema).and_then(|t| rules::parse_expr(&t))
