@@ -91,3 +91,33 @@ fn psql_meta_commands_describe_the_catalog() {
     );
     server.stop();
 }
+
+/// Pooled clients (Metabase, Grafana) find an oid on one connection and use it on another:
+/// every session must number the same catalog alike, whichever catalog table it reads first.
+#[test]
+fn relation_oids_agree_across_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    ok(server.psql(
+        "abacus",
+        "CREATE SCHEMA a; CREATE TABLE a.one (x INT); CREATE TABLE two (y INT, z INT)",
+    ));
+    // The one value of a one-row psql answer (header, rule, value, row count).
+    let value = |sql: &str| {
+        let out = ok(server.psql("abacus", sql));
+        out.lines().nth(2).unwrap_or_default().trim().to_string()
+    };
+    let by_attribute = value("SELECT attrelid FROM pg_catalog.pg_attribute WHERE attname = 'z'");
+    let by_class = value("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'two'");
+    let by_namespace = value(
+        "SELECT c.oid FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c \
+         ON c.relnamespace = n.oid WHERE n.nspname = 'public' AND c.relname = 'two'",
+    );
+    assert!(
+        by_class.parse::<u32>().is_ok(),
+        "pg_class has `two`: {by_class}"
+    );
+    assert_eq!(by_attribute, by_class);
+    assert_eq!(by_namespace, by_class);
+    server.stop();
+}

@@ -21,6 +21,70 @@ use datafusion::physical_plan::ExecutionPlan;
 pub struct WithTypmods {
     pub inner: Arc<dyn TableProvider>,
     pub catalogs: Arc<dyn CatalogProviderList>,
+    pub pg_class: Option<Arc<dyn TableProvider>>,
+    pub oids: Arc<OidOrder>,
+}
+
+/// datafusion-pg-catalog numbers relations per session, in the order its tables first
+/// walk the catalog: pg_class numbers the catalog, each schema and then its tables, while
+/// pg_attribute numbers tables only. A session that read pg_attribute first gave
+/// `metrics` another oid than a session that read pg_class first, so an oid one pooled
+/// connection found meant another table on the next. Walking pg_class once before the other
+/// oid-numbering tables makes every session number the same catalog alike.
+#[derive(Debug, Default)]
+pub struct OidOrder {
+    walked: tokio::sync::OnceCell<()>,
+}
+
+impl OidOrder {
+    pub async fn walk_pg_class(
+        &self,
+        pg_class: Option<Arc<dyn TableProvider>>,
+        state: &dyn Session,
+    ) -> Result<()> {
+        self.walked
+            .get_or_try_init(|| async {
+                if let Some(table) = pg_class {
+                    let plan = table.scan(state, None, &[], None).await?;
+                    datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+                }
+                Ok::<_, datafusion::error::DataFusionError>(())
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A pg_catalog table that numbers relations (pg_namespace), read after pg_class.
+#[derive(Debug)]
+pub struct AfterPgClass {
+    pub inner: Arc<dyn TableProvider>,
+    pub pg_class: Option<Arc<dyn TableProvider>>,
+    pub oids: Arc<OidOrder>,
+}
+
+#[async_trait]
+impl TableProvider for AfterPgClass {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.oids
+            .walk_pg_class(self.pg_class.clone(), state)
+            .await?;
+        self.inner.scan(state, projection, filters, limit).await
+    }
 }
 
 /// PostgreSQL's typmod of a column of type `t`, -1 when it has none.
@@ -103,6 +167,9 @@ impl TableProvider for WithTypmods {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.oids
+            .walk_pg_class(self.pg_class.clone(), state)
+            .await?;
         let plan = self.inner.scan(state, None, &[], None).await?;
         let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
         let columns = self.columns().await?;

@@ -60,6 +60,7 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
                     inner,
                     settings: session.settings.clone(),
                     catalogs: ctx.state().catalog_list().clone(),
+                    oids: Default::default(),
                 }),
             )?;
         }

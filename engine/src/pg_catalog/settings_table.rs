@@ -20,6 +20,7 @@ pub struct WithSettings {
     pub settings: Arc<Settings>,
     /// The session's catalogs, whose column types give pg_attribute its typmods.
     pub catalogs: Arc<dyn datafusion::catalog::CatalogProviderList>,
+    pub oids: Arc<super::attribute_typmods::OidOrder>,
 }
 
 fn pg_settings(settings: &Settings) -> Result<Arc<dyn TableProvider>> {
@@ -82,6 +83,18 @@ impl SchemaProvider for WithSettings {
             return Ok(Some(Arc::new(super::attribute_typmods::WithTypmods {
                 inner,
                 catalogs: self.catalogs.clone(),
+                pg_class: self.inner.table("pg_class").await?,
+                oids: self.oids.clone(),
+            })));
+        }
+        if name.eq_ignore_ascii_case("pg_namespace") {
+            let Some(inner) = self.inner.table(name).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(Arc::new(super::attribute_typmods::AfterPgClass {
+                inner,
+                pg_class: self.inner.table("pg_class").await?,
+                oids: self.oids.clone(),
             })));
         }
         self.inner.table(name).await
