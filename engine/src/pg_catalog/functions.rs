@@ -695,3 +695,60 @@ impl ScalarUDFImpl for ExpandArray {
         Ok(ColumnarValue::Array(Arc::new(list)))
     }
 }
+
+/// `pg_int_array(x)`: the catalog snapshot keeps int2vector, oidvector and int2[] columns
+/// (`pg_index.indkey`, `pg_constraint.conkey`) as text (`'1 2'`, `'[1]'`); this reads them
+/// as integer lists so that `unnest`, subscripts and `generate_subscripts` work on them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntArray {
+    signature: Signature,
+}
+
+impl IntArray {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+    }
+}
+
+impl ScalarUDFImpl for IntArray {
+    fn name(&self) -> &str {
+        "pg_int_array"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Int32, true))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{Int32Builder, ListBuilder};
+        let rows = rows_of(&args);
+        let input = args.args[0].to_array(rows)?;
+        if matches!(
+            input.data_type(),
+            DataType::List(_) | DataType::LargeList(_)
+        ) {
+            let target = DataType::new_list(DataType::Int32, true);
+            return Ok(ColumnarValue::Array(cast(&input, &target)?));
+        }
+        let mut out = ListBuilder::new(Int32Builder::new());
+        for text in to_strings(&args.args[0], rows)? {
+            match text {
+                None => out.append_null(),
+                Some(text) => {
+                    for part in text
+                        .trim_matches(|c| matches!(c, '{' | '}' | '[' | ']'))
+                        .split([' ', ','])
+                        .filter(|p| !p.trim().is_empty())
+                    {
+                        out.values().append_option(part.trim().parse::<i32>().ok());
+                    }
+                    out.append(true);
+                }
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}

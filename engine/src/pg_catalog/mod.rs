@@ -20,6 +20,7 @@ use datafusion_pg_catalog::sql::rules::{
 };
 
 mod attribute_typmods;
+mod class_table;
 mod columns;
 mod constraints;
 mod empty;
@@ -91,6 +92,7 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
     ctx.register_udf(functions::JsonBuildObject::udf());
     ctx.register_udf(columns::PgColumnType::udf());
     ctx.register_udf(functions::ExpandArray::udf());
+    ctx.register_udf(functions::IntArray::udf());
     ctx.register_udf(regclass::RegclassLookup::udf());
     Ok(())
 }

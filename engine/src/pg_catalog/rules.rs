@@ -552,9 +552,100 @@ fn expand_array(expr: &mut Expr) {
     }
 }
 
+/// `con.confkey[n]` parses as field access `confkey` on `con`, then a subscript; as a
+/// qualified column with a subscript, the column can be rewritten like any other.
+fn qualified_subscript(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::AccessExpr;
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    let mut parts = match root.as_ref() {
+        Expr::Identifier(i) => vec![i.clone()],
+        Expr::CompoundIdentifier(p) => p.clone(),
+        _ => return,
+    };
+    let dots = access_chain
+        .iter()
+        .take_while(|a| matches!(a, AccessExpr::Dot(Expr::Identifier(_))))
+        .count();
+    if dots == 0 {
+        return;
+    }
+    for access in access_chain.drain(..dots) {
+        if let AccessExpr::Dot(Expr::Identifier(i)) = access {
+            parts.push(i);
+        }
+    }
+    **root = Expr::CompoundIdentifier(parts);
+    if access_chain.is_empty() {
+        *expr = (**root).clone();
+    }
+}
+
+/// Catalog columns that PostgreSQL types as integer arrays (int2vector, oidvector, int2[],
+/// oid[]) and the snapshot keeps as text.
+const INT_ARRAY_COLUMNS: &[&str] = &[
+    "indkey",
+    "indclass",
+    "indoption",
+    "indcollation",
+    "conkey",
+    "confkey",
+    "conpfeqop",
+    "conppeqop",
+    "conffeqop",
+    "conexclop",
+    "proargtypes",
+    "stxkeys",
+    "tgattr",
+];
+
+fn int_array_column(expr: &mut Expr) {
+    let last = match expr {
+        Expr::Identifier(i) => i,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(i) => i,
+            None => return,
+        },
+        _ => return,
+    };
+    if last.quote_style.is_some()
+        || !INT_ARRAY_COLUMNS.contains(&last.value.to_ascii_lowercase().as_str())
+    {
+        return;
+    }
+    if let Some(new) = parse_expr(&format!("pg_int_array({expr})")) {
+        *expr = new;
+    }
+}
+
+/// `generate_subscripts(arr, 1)`: the subscripts of a one-dimensional array, as a
+/// set-returning function beside `unnest(arr)`.
+fn generate_subscripts(expr: &mut Expr) {
+    let Expr::Function(f) = expr else {
+        return;
+    };
+    if function_name(f).as_deref() != Some("generate_subscripts") {
+        return;
+    }
+    let text = match plain_args(f).as_deref() {
+        Some([array, _dimension]) => {
+            format!("unnest(generate_series(1, CAST(cardinality({array}) AS BIGINT)))")
+        }
+        _ => return,
+    };
+    if let Some(new) = parse_expr(&text) {
+        *expr = new;
+    }
+}
+
 /// Applies the expression rewrites; `visible` lists the schemas on the search path as SQL
 /// string literals.
 pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
+    let _ = visit_expressions_mut(statement, |expr| {
+        qualified_subscript(expr);
+        ControlFlow::<()>::Continue(())
+    });
     let _ = visit_expressions_mut(statement, |expr| {
         oid_literal_args(expr);
         like_escape(expr);
@@ -562,6 +653,8 @@ pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
         regproc_names(expr);
         composite_fields(expr);
         expand_array(expr);
+        int_array_column(expr);
+        generate_subscripts(expr);
         aggregate_scalar_subquery(expr);
         let replacement = array_subquery(expr)
             .or_else(|| any_equals(expr))
@@ -604,7 +697,15 @@ mod tests {
         assert!(regproc.contains("typinput = 'array_in'"), "{regproc}");
         let keys = rewritten("SELECT (information_schema._pg_expandarray(i.indkey)).n FROM i");
         assert!(
-            keys.contains("get_field((unnest(pg_expandarray(i.indkey))), 'n')"),
+            keys.contains("get_field((unnest(pg_expandarray(pg_int_array(i.indkey)))), 'n')"),
+            "{keys}"
+        );
+        let fk = rewritten("SELECT a FROM c WHERE a.attnum = con.confkey[pos.n]");
+        assert!(fk.contains("pg_int_array(con.confkey)[pos.n]"), "{fk}");
+        let keys = rewritten("SELECT unnest(i.indkey), generate_subscripts(i.indkey, 1) FROM i");
+        assert!(
+            keys.contains("unnest(pg_int_array(i.indkey))")
+                && keys.contains("unnest(generate_series(1, CAST(cardinality(pg_int_array(i.indkey)) AS BIGINT)))"),
             "{keys}"
         );
         let user = rewritten("SELECT CASE WHEN x = '$user' THEN user ELSE x END FROM t");

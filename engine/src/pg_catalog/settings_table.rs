@@ -87,6 +87,12 @@ impl SchemaProvider for WithSettings {
                 oids: self.oids.clone(),
             })));
         }
+        if name.eq_ignore_ascii_case("pg_class") {
+            let Some(inner) = self.inner.table(name).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(Arc::new(super::class_table::PgClass { inner })));
+        }
         if name.eq_ignore_ascii_case("pg_namespace") {
             let Some(inner) = self.inner.table(name).await? else {
                 return Ok(None);
