@@ -14,11 +14,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::sql::sqlparser::ast::{
-    Ident, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
-};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::ast::{Ident, Statement, TableFactor, VisitMut, VisitorMut};
 
 /// PostgreSQL 15's information_schema.columns over DataFusion's, in PostgreSQL's order.
 const DEFINITION: &str = "SELECT table_catalog, table_schema, table_name, column_name, \
@@ -56,45 +52,12 @@ impl VisitorMut for Columns {
     // After the children: the definition reads DataFusion's view under the same name and
     // must not be replaced again.
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        let TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } = factor
-        else {
-            return ControlFlow::Continue(());
-        };
-        let parts: Vec<String> = name
-            .0
-            .iter()
-            .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
-            .collect();
-        if !matches!(parts.as_slice(), [.., schema, table] if schema == "information_schema" && table == "columns")
-        {
-            return ControlFlow::Continue(());
+        if super::ast::information_schema_relation(factor).as_deref() == Some("columns") {
+            if let Some(query) = super::ast::parse_select_query(DEFINITION) {
+                let name = Ident::with_quote('"', "columns");
+                super::ast::replace_with_derived(factor, query, name);
+            }
         }
-        let Some(Statement::Query(query)) = Parser::parse_sql(&PostgreSqlDialect {}, DEFINITION)
-            .ok()
-            .and_then(|mut s| s.pop())
-        else {
-            return ControlFlow::Continue(());
-        };
-        if !matches!(*query.body, SetExpr::Select(_)) {
-            return ControlFlow::Continue(());
-        }
-        let alias = alias.clone().unwrap_or_else(|| TableAlias {
-            explicit: true,
-            name: Ident::with_quote('"', "columns"),
-            columns: Vec::new(),
-            at: None,
-        });
-        *factor = TableFactor::Derived {
-            lateral: false,
-            subquery: query,
-            alias: Some(alias),
-            sample: None,
-        };
         ControlFlow::Continue(())
     }
 }

@@ -5,11 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{
-    Query, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
-};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::ast::{Ident, Statement, TableFactor, VisitMut, VisitorMut};
 
 /// The views and their columns; `ordinal_position` and `position_in_unique_constraint` are
 /// integers, everything else text.
@@ -92,71 +88,37 @@ impl VisitorMut for ConstraintViews {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        let TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } = factor
-        else {
+        let Some(table) = super::ast::information_schema_relation(factor) else {
             return ControlFlow::Continue(());
         };
-        let parts: Vec<String> = name
-            .0
+        let Some((view, columns)) = VIEWS.iter().find(|(v, _)| *v == table) else {
+            return ControlFlow::Continue(());
+        };
+        // `SELECT CAST(NULL AS TEXT) AS c1, … WHERE false`.
+        let list: Vec<String> = columns
             .iter()
-            .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
+            .map(|c| {
+                let ty = if c.contains("position") {
+                    "INT"
+                } else {
+                    "TEXT"
+                };
+                format!("CAST(NULL AS {ty}) AS {c}")
+            })
             .collect();
-        let [.., schema, table] = parts.as_slice() else {
-            return ControlFlow::Continue(());
-        };
-        if schema != "information_schema" {
-            return ControlFlow::Continue(());
+        let sql = format!("SELECT {} WHERE false", list.join(", "));
+        if let Some(query) = super::ast::parse_select_query(&sql) {
+            super::ast::replace_with_derived(factor, query, Ident::new(*view));
         }
-        let Some((view, columns)) = VIEWS.iter().find(|(v, _)| v == table) else {
-            return ControlFlow::Continue(());
-        };
-        let Some(subquery) = definition(columns) else {
-            return ControlFlow::Continue(());
-        };
-        let alias = alias.clone().unwrap_or_else(|| TableAlias {
-            explicit: true,
-            name: datafusion::sql::sqlparser::ast::Ident::new(*view),
-            columns: Vec::new(),
-            at: None,
-        });
-        *factor = TableFactor::Derived {
-            lateral: false,
-            subquery: Box::new(subquery),
-            alias: Some(alias),
-            sample: None,
-        };
         ControlFlow::Continue(())
-    }
-}
-
-/// `SELECT CAST(NULL AS TEXT) AS c1, … WHERE false`.
-fn definition(columns: &[&str]) -> Option<Query> {
-    let list: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            let ty = if c.contains("position") {
-                "INT"
-            } else {
-                "TEXT"
-            };
-            format!("CAST(NULL AS {ty}) AS {c}")
-        })
-        .collect();
-    let sql = format!("SELECT {} WHERE false", list.join(", "));
-    match Parser::parse_sql(&PostgreSqlDialect {}, &sql).ok()?.pop()? {
-        Statement::Query(q) if matches!(*q.body, SetExpr::Select(_)) => Some(*q),
-        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
 
     #[test]
     fn constraint_views_are_empty_relations() {

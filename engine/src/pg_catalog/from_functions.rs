@@ -6,8 +6,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, Function, FunctionArgumentList, FunctionArguments, Ident, Query, Select, SelectItem,
-    SetExpr, Statement, TableAlias, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
+    Expr, Function, FunctionArgumentList, FunctionArguments, Ident, Query, SelectItem, SetExpr,
+    Statement, TableAlias, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
 };
 
 /// Rewrites the functions in every FROM of `statement`; `is_table_function` tells the
@@ -68,9 +68,12 @@ impl VisitorMut for FromFunctions<'_> {
             over: None,
             within_group: Vec::new(),
         });
+        let Some(subquery) = one_row(call, column) else {
+            return ControlFlow::Continue(());
+        };
         *factor = TableFactor::Derived {
             lateral: false,
-            subquery: Box::new(one_row(call, column)),
+            subquery: Box::new(subquery),
             alias: Some(TableAlias {
                 explicit: true,
                 name: table,
@@ -89,37 +92,14 @@ fn single_column(function: &str) -> bool {
 }
 
 /// `SELECT expr AS column`, with no FROM.
-fn one_row(expr: Expr, column: Ident) -> Query {
-    let select = Select {
-        projection: vec![SelectItem::ExprWithAlias {
-            expr,
-            alias: column,
-        }],
-        ..empty_select()
-    };
-    Query {
-        body: Box::new(SetExpr::Select(Box::new(select))),
-        ..empty_query()
-    }
-}
-
-fn empty_select() -> Select {
-    let SetExpr::Select(select) = *empty_query().body else {
-        unreachable!("SELECT 1 parses to a SELECT");
-    };
-    *select
-}
-
-fn empty_query() -> Query {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    match Parser::parse_sql(&PostgreSqlDialect {}, "SELECT 1")
-        .ok()
-        .and_then(|mut s| s.pop())
-    {
-        Some(Statement::Query(q)) => *q,
-        _ => unreachable!("SELECT 1 parses"),
-    }
+fn one_row(expr: Expr, column: Ident) -> Option<Query> {
+    let (mut query, mut select) = super::ast::template()?;
+    select.projection = vec![SelectItem::ExprWithAlias {
+        expr,
+        alias: column,
+    }];
+    query.body = Box::new(SetExpr::Select(Box::new(select)));
+    Some(query)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use datafusion_pg_catalog::sql::rules::{
     StripCallableQualifier, StripCollate,
 };
 
+mod ast;
 mod attribute_typmods;
 mod class_table;
 mod columns;

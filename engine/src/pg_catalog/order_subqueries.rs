@@ -77,10 +77,7 @@ fn rewrite_query(query: &mut Query) {
         });
         key.expr = Expr::Identifier(hidden);
     }
-    let Some(mut outer) = template_select() else {
-        return;
-    };
-    let Some(mut subquery) = template_query() else {
+    let Some((mut subquery, mut outer)) = super::ast::template() else {
         return;
     };
     subquery.body = Box::new(SetExpr::Select(Box::new(inner)));
@@ -105,26 +102,6 @@ fn rewrite_query(query: &mut Query) {
     *query.body = SetExpr::Select(Box::new(outer));
     if let Some(order_by) = query.order_by.as_mut() {
         order_by.kind = OrderByKind::Expressions(outer_keys);
-    }
-}
-
-/// A bare `SELECT 1` query, to fill in.
-fn template_query() -> Option<Query> {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    match Parser::parse_sql(&PostgreSqlDialect {}, "SELECT 1")
-        .ok()?
-        .pop()?
-    {
-        Statement::Query(q) => Some(*q),
-        _ => None,
-    }
-}
-
-fn template_select() -> Option<datafusion::sql::sqlparser::ast::Select> {
-    match *template_query()?.body {
-        SetExpr::Select(select) => Some(*select),
-        _ => None,
     }
 }
 
