@@ -11,6 +11,7 @@ mod server_auth;
 mod server_catalog;
 mod server_clients;
 mod server_copy;
+mod server_frames;
 mod server_load;
 mod server_suite;
 mod slt;
