@@ -11,13 +11,41 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 /// Rewrites the functions in every FROM of `statement`; `is_table_function` tells the
-/// session's table functions (generate_series, unnest, …) from its scalar functions.
-pub(super) fn rewrite(statement: &mut Statement, is_table_function: &dyn Fn(&str) -> bool) {
-    let _ = statement.visit(&mut FromFunctions { is_table_function });
+/// session's table functions (generate_series, unnest, …) from its scalar functions. With
+/// `int4_series`, `generate_series` over integer literals yields int4, as PostgreSQL's
+/// `generate_series(int, int)` does (DataFusion's yields int8).
+pub(super) fn rewrite(
+    statement: &mut Statement,
+    is_table_function: &dyn Fn(&str) -> bool,
+    int4_series: bool,
+) {
+    let _ = statement.visit(&mut FromFunctions {
+        is_table_function,
+        int4_series,
+    });
 }
 
 struct FromFunctions<'a> {
     is_table_function: &'a dyn Fn(&str) -> bool,
+    int4_series: bool,
+}
+
+/// Whether every argument is an integer literal that fits int4.
+fn int4_arguments(args: &[datafusion::sql::sqlparser::ast::FunctionArg]) -> bool {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, UnaryOperator, Value};
+    let int4 = |e: &Expr| match e {
+        Expr::Value(v) => matches!(&v.value, Value::Number(n, _) if n.parse::<i32>().is_ok()),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => matches!(expr.as_ref(), Expr::Value(v)
+            if matches!(&v.value, Value::Number(n, _) if n.parse::<i32>().is_ok())),
+        _ => false,
+    };
+    !args.is_empty()
+        && args
+            .iter()
+            .all(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if int4(e)))
 }
 
 impl VisitorMut for FromFunctions<'_> {
@@ -37,6 +65,11 @@ impl VisitorMut for FromFunctions<'_> {
         let function = name.to_string().to_ascii_lowercase();
         let function = function.rsplit('.').next().unwrap_or_default().to_string();
         if (self.is_table_function)(&function) {
+            if self.int4_series && function == "generate_series" && int4_arguments(&args.args) {
+                // Rewritten after its children (`post_visit_table_factor`): the rewrite holds
+                // the same call, which must not be visited again.
+                return ControlFlow::Continue(());
+            }
             // One output column named after the table alias, as PostgreSQL names it.
             if let Some(alias) = alias.as_mut() {
                 if alias.columns.is_empty() && single_column(&function) {
@@ -84,6 +117,63 @@ impl VisitorMut for FromFunctions<'_> {
         };
         ControlFlow::Continue(())
     }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: Some(args),
+            with_ordinality: false,
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let function = name.to_string().to_ascii_lowercase();
+        let function = function.rsplit('.').next().unwrap_or_default().to_string();
+        if !(self.int4_series
+            && function == "generate_series"
+            && (self.is_table_function)(&function)
+            && int4_arguments(&args.args))
+        {
+            return ControlFlow::Continue(());
+        }
+        let table = alias
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| Ident::new("generate_series"));
+        let column = alias
+            .as_ref()
+            .and_then(|a| a.columns.first().map(|c| c.name.clone()))
+            .unwrap_or_else(|| table.clone());
+        let call = TableFactor::Table {
+            name: name.clone(),
+            alias: None,
+            args: Some(args.clone()),
+            with_hints: Vec::new(),
+            version: None,
+            with_ordinality: false,
+            partitions: Vec::new(),
+            json_path: None,
+            sample: None,
+            index_hints: Vec::new(),
+        };
+        let sql = format!("SELECT CAST(value AS INT) AS {column} FROM {call}");
+        if let Some(query) = super::ast::parse_select_query(&sql) {
+            *factor = TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(query),
+                alias: Some(TableAlias {
+                    explicit: true,
+                    name: table,
+                    columns: Vec::new(),
+                    at: None,
+                }),
+                sample: None,
+            };
+        }
+        return ControlFlow::Continue(());
+    }
 }
 
 /// Table functions with exactly one output column.
@@ -112,7 +202,11 @@ mod tests {
         let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .unwrap()
             .remove(0);
-        rewrite(&mut s, &|f| matches!(f, "generate_series" | "unnest"));
+        rewrite(
+            &mut s,
+            &|f| matches!(f, "generate_series" | "unnest"),
+            false,
+        );
         s.to_string()
     }
 
@@ -128,5 +222,17 @@ mod tests {
             "SELECT * FROM generate_series(1, 2) AS g (n), (SELECT upper('x') AS upper) AS upper"
         );
         assert_eq!(rewritten("SELECT * FROM t AS x"), "SELECT * FROM t AS x");
+        let mut s = Parser::parse_sql(
+            &PostgreSqlDialect {},
+            "SELECT pos.n FROM pg_catalog.generate_series(1, 32) pos(n)",
+        )
+        .unwrap()
+        .remove(0);
+        rewrite(&mut s, &|f| f == "generate_series", true);
+        assert_eq!(
+            s.to_string(),
+            "SELECT pos.n FROM (SELECT CAST(value AS INT) AS n \
+             FROM pg_catalog.generate_series(1, 32)) AS pos"
+        );
     }
 }

@@ -157,7 +157,7 @@ pub(crate) fn rewrite(
     match statement {
         DFStatement::Statement(mut ast) if pg_names && !needs_rewrite(sql) => {
             rules::name_columns(&mut ast);
-            from_functions::rewrite(&mut ast, is_table_function);
+            from_functions::rewrite(&mut ast, is_table_function, true);
             order_subqueries::rewrite(&mut ast);
             in_subqueries::rewrite(&mut ast);
             extract::rewrite(&mut ast);
@@ -169,7 +169,7 @@ pub(crate) fn rewrite(
             if pg_names {
                 extract::rewrite(&mut ast);
             }
-            from_functions::rewrite(&mut ast, is_table_function);
+            from_functions::rewrite(&mut ast, is_table_function, pg_names);
             order_subqueries::rewrite(&mut ast);
             constraints::rewrite(&mut ast);
             // The REPL's \d shows DataFusion's types; drivers get PostgreSQL's.
