@@ -142,10 +142,17 @@ impl VisitorMut for FromFunctions<'_> {
             .as_ref()
             .map(|a| a.name.clone())
             .unwrap_or_else(|| Ident::new("generate_series"));
+        // Named as the other table functions are: the alias's column, the alias, or
+        // DataFusion's `value` when there is no alias.
         let column = alias
             .as_ref()
-            .and_then(|a| a.columns.first().map(|c| c.name.clone()))
-            .unwrap_or_else(|| table.clone());
+            .map(|a| {
+                a.columns
+                    .first()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| a.name.clone())
+            })
+            .unwrap_or_else(|| Ident::new("value"));
         let call = TableFactor::Table {
             name: name.clone(),
             alias: None,
@@ -172,7 +179,7 @@ impl VisitorMut for FromFunctions<'_> {
                 sample: None,
             };
         }
-        return ControlFlow::Continue(());
+        ControlFlow::Continue(())
     }
 }
 
