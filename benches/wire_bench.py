@@ -47,7 +47,8 @@ ABACUS_CREATE = (
     "(value % 100000) / 100.0 AS amount, "
     f"CAST(to_timestamp_seconds({EPOCH} + value) AS TIMESTAMP) AS at, "
     "'name_' || (value % 1000) AS name, value % 2 = 0 AS flag "
-    "FROM generate_series(1, {rows})"
+    # BIGINT bounds keep the columns int8 like PostgreSQL's (int4 literals give int4).
+    "FROM generate_series(1, CAST({rows} AS BIGINT))"
 )
 PG_CREATE = (
     "CREATE TABLE t AS SELECT g AS id, g % 50000 AS user_id, "
