@@ -582,6 +582,39 @@ fn qualified_subscript(expr: &mut Expr) {
     }
 }
 
+/// `t.oid::regtype::text`: a type's name as PostgreSQL prints a regtype, which is what
+/// `format_type(oid, NULL)` gives (`integer`, `character varying`).
+fn regtype_text(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::DataType as SqlType;
+    let Expr::Cast {
+        expr: inner,
+        data_type: SqlType::Text,
+        ..
+    } = expr
+    else {
+        return;
+    };
+    let Expr::Cast {
+        expr: operand,
+        data_type: SqlType::Custom(name, _),
+        ..
+    } = inner.as_ref()
+    else {
+        return;
+    };
+    let is_regtype = name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .is_some_and(|i| i.value.eq_ignore_ascii_case("regtype"));
+    if !is_regtype || matches!(operand.as_ref(), Expr::Value(_)) {
+        return;
+    }
+    if let Some(new) = parse_expr(&format!("format_type({operand}, NULL)")) {
+        *expr = new;
+    }
+}
+
 /// Catalog columns that PostgreSQL types as integer arrays (int2vector, oidvector, int2[],
 /// oid[]) and the snapshot keeps as text.
 const INT_ARRAY_COLUMNS: &[&str] = &[
@@ -655,6 +688,7 @@ pub fn rewrite_expressions(statement: &mut Statement, visible: &str) {
         expand_array(expr);
         int_array_column(expr);
         generate_subscripts(expr);
+        regtype_text(expr);
         aggregate_scalar_subquery(expr);
         let replacement = array_subquery(expr)
             .or_else(|| any_equals(expr))
@@ -699,6 +733,11 @@ mod tests {
         assert!(
             keys.contains("get_field((unnest(pg_expandarray(pg_int_array(i.indkey)))), 'n')"),
             "{keys}"
+        );
+        let regtype = rewritten("SELECT oid::regtype::text AS regtype FROM pg_type t");
+        assert!(
+            regtype.contains("format_type(oid, NULL) AS regtype"),
+            "{regtype}"
         );
         let fk = rewritten("SELECT a FROM c WHERE a.attnum = con.confkey[pos.n]");
         assert!(fk.contains("pg_int_array(con.confkey)[pos.n]"), "{fk}");
