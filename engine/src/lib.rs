@@ -19,6 +19,7 @@ mod param_casts;
 mod pg_catalog;
 mod prepared;
 mod provider;
+mod scan_stats;
 mod session;
 mod settings;
 mod split;

@@ -137,9 +137,19 @@ impl SchemaProvider for AbacusSchema {
         // delta-rs turns on row-level filter pushdown (`pushdown_filters`), which DataFusion
         // leaves off by default and which made filtered scans up to 2x slower (BENCHMARKS.md).
         // Row-group and page pruning still get the filters either way.
-        Ok(Some(
-            delta.table_provider().with_session(Arc::new(state)).await?,
-        ))
+        let provider = delta.table_provider().with_session(Arc::new(state)).await?;
+        // Per-column min/max for join ordering (see scan_stats.rs); without the log's
+        // statistics the scan is served as delta-rs plans it.
+        let stats = delta
+            .snapshot()
+            .ok()
+            .and_then(|s| s.add_actions_table(true).ok())
+            .map(|actions| crate::scan_stats::column_stats(&actions))
+            .unwrap_or_default();
+        Ok(Some(Arc::new(crate::scan_stats::WithColumnStats {
+            inner: provider,
+            stats: Arc::new(stats),
+        })))
     }
 
     async fn table_type(&self, name: &str) -> Result<Option<TableType>> {

@@ -1,0 +1,207 @@
+//! Column statistics for Delta scans. delta-rs 1.1 hands DataFusion per-column min/max only
+//! for columns the query filters on (delta-rs #4522), so joins were ordered on row counts
+//! alone: TPC-H q18 built its semi-join hash table on 6M rows instead of 60. The Delta log
+//! holds min, max and null counts for every column of every file; this puts them into the
+//! Parquet scan under `DeltaScanExec`, which passes its child's statistics through.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{ColumnStatistics, ScalarValue};
+use datafusion::datasource::physical_plan::{FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+/// Table-wide min, max and null count of each column, from the add actions' statistics.
+pub(crate) fn column_stats(add_actions: &RecordBatch) -> HashMap<String, ColumnStatistics> {
+    let mut out = HashMap::new();
+    let schema = add_actions.schema();
+    for field in schema.fields() {
+        let Some(column) = field.name().strip_prefix("min.") else {
+            continue;
+        };
+        let (Ok(mins), Ok(maxs)) = (
+            schema.index_of(&format!("min.{column}")),
+            schema.index_of(&format!("max.{column}")),
+        ) else {
+            continue;
+        };
+        let bound = |index: usize, want_min: bool| -> Precision<ScalarValue> {
+            let array = add_actions.column(index);
+            let mut best: Option<ScalarValue> = None;
+            for row in 0..array.len() {
+                // A file without the statistic leaves the table's bound unknown.
+                if array.is_null(row) {
+                    return Precision::Absent;
+                }
+                let Ok(value) = ScalarValue::try_from_array(array, row) else {
+                    return Precision::Absent;
+                };
+                best = match best {
+                    None => Some(value),
+                    Some(b) => match value.partial_cmp(&b) {
+                        Some(std::cmp::Ordering::Less) if want_min => Some(value),
+                        Some(std::cmp::Ordering::Greater) if !want_min => Some(value),
+                        Some(_) => Some(b),
+                        None => return Precision::Absent,
+                    },
+                };
+            }
+            // Bounds, not the values present after deletes: inexact.
+            best.map(Precision::Inexact).unwrap_or(Precision::Absent)
+        };
+        let null_count = schema
+            .index_of(&format!("null_count.{column}"))
+            .ok()
+            .and_then(|i| {
+                add_actions
+                    .column(i)
+                    .as_primitive_opt::<Int64Type>()
+                    .cloned()
+            })
+            .and_then(|counts| {
+                (counts.null_count() == 0)
+                    .then(|| counts.values().iter().map(|&n| n.max(0) as usize).sum())
+            })
+            .map(Precision::Inexact)
+            .unwrap_or(Precision::Absent);
+        out.insert(
+            column.to_string(),
+            ColumnStatistics {
+                null_count,
+                min_value: bound(mins, true),
+                max_value: bound(maxs, false),
+                ..ColumnStatistics::new_unknown()
+            },
+        );
+    }
+    out
+}
+
+/// A Delta table provider whose scans carry `stats` for every column.
+#[derive(Debug)]
+pub(crate) struct WithColumnStats {
+    pub inner: Arc<dyn TableProvider>,
+    pub stats: Arc<HashMap<String, ColumnStatistics>>,
+}
+
+#[async_trait]
+impl TableProvider for WithColumnStats {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let plan = self.inner.scan(state, projection, filters, limit).await?;
+        if self.stats.is_empty() {
+            return Ok(plan);
+        }
+        plan.transform_up(|node| {
+            let Some(source) = node.downcast_ref::<DataSourceExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let Some(config) = source.data_source().downcast_ref::<FileScanConfig>() else {
+                return Ok(Transformed::no(node));
+            };
+            let mut statistics = config.statistics();
+            let mut filled = false;
+            for (i, field) in config.file_schema().fields().iter().enumerate() {
+                let (Some(known), Some(column)) = (
+                    self.stats.get(field.name()),
+                    statistics.column_statistics.get_mut(i),
+                ) else {
+                    continue;
+                };
+                if matches!(column.min_value, Precision::Absent) {
+                    column.min_value = known.min_value.clone();
+                    filled = true;
+                }
+                if matches!(column.max_value, Precision::Absent) {
+                    column.max_value = known.max_value.clone();
+                    filled = true;
+                }
+                if matches!(column.null_count, Precision::Absent) {
+                    column.null_count = known.null_count;
+                    filled = true;
+                }
+            }
+            if !filled {
+                return Ok(Transformed::no(node));
+            }
+            let config = FileScanConfigBuilder::from(config.clone())
+                .with_statistics(statistics)
+                .build();
+            Ok(Transformed::yes(
+                DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>
+            ))
+        })
+        .map(|t| t.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    #[test]
+    fn table_bounds_span_every_file_and_need_every_file() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("null_count.id", DataType::Int64, true),
+            Field::new("min.id", DataType::Int64, true),
+            Field::new("max.id", DataType::Int64, true),
+            Field::new("min.name", DataType::Utf8, true),
+            Field::new("max.name", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![0, 2])),
+                Arc::new(Int64Array::from(vec![5, 1])),
+                Arc::new(Int64Array::from(vec![9, 4])),
+                Arc::new(StringArray::from(vec![Some("b"), None])),
+                Arc::new(StringArray::from(vec![Some("c"), None])),
+            ],
+        )
+        .unwrap();
+        let stats = column_stats(&batch);
+        let id = &stats["id"];
+        assert_eq!(
+            id.min_value,
+            Precision::Inexact(ScalarValue::Int64(Some(1)))
+        );
+        assert_eq!(
+            id.max_value,
+            Precision::Inexact(ScalarValue::Int64(Some(9)))
+        );
+        assert_eq!(id.null_count, Precision::Inexact(2));
+        // One file without statistics for `name`: its bounds are unknown.
+        assert_eq!(stats["name"].min_value, Precision::Absent);
+    }
+}
