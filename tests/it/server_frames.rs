@@ -62,10 +62,10 @@ fn closed(s: &mut TcpStream) -> bool {
     }
 }
 
-fn select_one_works(port: u16) {
-    let mut s = started(port);
+/// `SELECT 1` over `s` answers RowDescription, DataRow, CommandComplete, ReadyForQuery.
+fn select_one(s: &mut TcpStream) {
     s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
-    let kinds: Vec<u8> = read_until_ready(&mut s)
+    let kinds: Vec<u8> = read_until_ready(s)
         .unwrap()
         .into_iter()
         .map(|(k, _)| k)
@@ -104,17 +104,8 @@ fn malformed_frames_and_unknown_types_end_in_errors_and_the_server_keeps_serving
         error.contains("42704") && error.contains("type with OID 999999 does not exist"),
         "{error:?}"
     );
-    s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
-    let kinds: Vec<u8> = read_until_ready(&mut s)
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(
-        kinds,
-        b"TDCZ".to_vec(),
-        "the connection is usable after the error"
-    );
+    // The connection is usable after the error.
+    select_one(&mut s);
 
     // An unknown message type, then a negative length: the connection ends.
     s.write_all(&message(b'y', b"garbage")).unwrap();
@@ -140,6 +131,6 @@ fn malformed_frames_and_unknown_types_end_in_errors_and_the_server_keeps_serving
     assert!(closed(&mut s));
 
     // Everyone else is still served.
-    select_one_works(server.port);
+    select_one(&mut started(server.port));
     server.stop();
 }

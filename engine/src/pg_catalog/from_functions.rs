@@ -52,6 +52,11 @@ impl VisitorMut for FromFunctions<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if self.int4_series_call(factor) {
+            // Rewritten after its children (`post_visit_table_factor`): the rewrite holds the
+            // same call, which must not be visited again.
+            return ControlFlow::Continue(());
+        }
         let TableFactor::Table {
             name,
             alias,
@@ -62,14 +67,8 @@ impl VisitorMut for FromFunctions<'_> {
         else {
             return ControlFlow::Continue(());
         };
-        let function = name.to_string().to_ascii_lowercase();
-        let function = function.rsplit('.').next().unwrap_or_default().to_string();
+        let function = called(name);
         if (self.is_table_function)(&function) {
-            if self.int4_series && function == "generate_series" && int4_arguments(&args.args) {
-                // Rewritten after its children (`post_visit_table_factor`): the rewrite holds
-                // the same call, which must not be visited again.
-                return ControlFlow::Continue(());
-            }
             // One output column named after the table alias, as PostgreSQL names it.
             if let Some(alias) = alias.as_mut() {
                 if alias.columns.is_empty() && single_column(&function) {
@@ -101,43 +100,25 @@ impl VisitorMut for FromFunctions<'_> {
             over: None,
             within_group: Vec::new(),
         });
-        let Some(subquery) = one_row(call, column) else {
-            return ControlFlow::Continue(());
-        };
-        *factor = TableFactor::Derived {
-            lateral: false,
-            subquery: Box::new(subquery),
-            alias: Some(TableAlias {
-                explicit: true,
-                name: table,
-                columns: Vec::new(),
-                at: None,
-            }),
-            sample: None,
-        };
+        if let Some(subquery) = one_row(call, column) {
+            *factor = derived(subquery, table);
+        }
         ControlFlow::Continue(())
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if !self.int4_series_call(factor) {
+            return ControlFlow::Continue(());
+        }
         let TableFactor::Table {
             name,
             alias,
             args: Some(args),
-            with_ordinality: false,
             ..
         } = factor
         else {
             return ControlFlow::Continue(());
         };
-        let function = name.to_string().to_ascii_lowercase();
-        let function = function.rsplit('.').next().unwrap_or_default().to_string();
-        if !(self.int4_series
-            && function == "generate_series"
-            && (self.is_table_function)(&function)
-            && int4_arguments(&args.args))
-        {
-            return ControlFlow::Continue(());
-        }
         let table = alias
             .as_ref()
             .map(|a| a.name.clone())
@@ -167,20 +148,46 @@ impl VisitorMut for FromFunctions<'_> {
         };
         let sql = format!("SELECT CAST(value AS INT) AS {column} FROM {call}");
         if let Some(query) = super::ast::parse_select_query(&sql) {
-            *factor = TableFactor::Derived {
-                lateral: false,
-                subquery: Box::new(query),
-                alias: Some(TableAlias {
-                    explicit: true,
-                    name: table,
-                    columns: Vec::new(),
-                    at: None,
-                }),
-                sample: None,
-            };
+            *factor = derived(query, table);
         }
         ControlFlow::Continue(())
     }
+}
+
+impl FromFunctions<'_> {
+    /// `generate_series` over int4 literals, to be typed int4.
+    fn int4_series_call(&self, factor: &TableFactor) -> bool {
+        matches!(factor, TableFactor::Table {
+            name,
+            args: Some(args),
+            with_ordinality: false,
+            ..
+        } if self.int4_series
+            && called(name) == "generate_series"
+            && (self.is_table_function)("generate_series")
+            && int4_arguments(&args.args))
+    }
+}
+
+/// `(query) AS table`; the query names its one column itself.
+fn derived(query: Query, table: Ident) -> TableFactor {
+    TableFactor::Derived {
+        lateral: false,
+        subquery: Box::new(query),
+        alias: Some(TableAlias {
+            explicit: true,
+            name: table,
+            columns: Vec::new(),
+            at: None,
+        }),
+        sample: None,
+    }
+}
+
+/// The unqualified, lowercased name of a called function.
+fn called(name: &datafusion::sql::sqlparser::ast::ObjectName) -> String {
+    let name = name.to_string().to_ascii_lowercase();
+    name.rsplit('.').next().unwrap_or_default().to_string()
 }
 
 /// Table functions with exactly one output column.
