@@ -24,13 +24,15 @@ use datafusion::physical_plan::ExecutionPlan;
 /// PostgreSQL types them. Only literals whose value is the result, or an operand of
 /// arithmetic that is, change: function and aggregate arguments, filters, LIMIT and VALUES
 /// keep Int64, so nothing but the result type moves. Constant arithmetic that would
-/// overflow int4 keeps int8 operands (DataFusion folds constants with wrapping arithmetic).
+/// overflow int4 keeps int8 operands and answers as int8 (PostgreSQL raises 22003 there).
 pub(crate) fn int4_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
+    // Bottom-up: once a projection changed, the nodes above it are rebuilt with its types.
+    let mut changed = false;
     plan.transform_up_with_subqueries(|node| {
         match node {
             LogicalPlan::Projection(_) => {}
-            // Nodes above a changed projection take its types; a union keeps the types it
-            // was built with unless it is built again.
+            other if !changed => return Ok(Transformed::no(other)),
+            // A union keeps the types it was built with unless it is built again.
             LogicalPlan::Union(union) => {
                 let rebuilt = Union::try_new_with_loose_types(union.inputs)?;
                 return Ok(Transformed::yes(LogicalPlan::Union(rebuilt)));
@@ -48,6 +50,9 @@ pub(crate) fn int4_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
             })
         })?;
         if node.transformed {
+            changed = true;
+            node.map_data(|p| p.recompute_schema())
+        } else if changed {
             node.map_data(|p| p.recompute_schema())
         } else {
             Ok(node)

@@ -138,17 +138,10 @@ impl SchemaProvider for AbacusSchema {
         // leaves off by default and which made filtered scans up to 2x slower (BENCHMARKS.md).
         // Row-group and page pruning still get the filters either way.
         let provider = delta.table_provider().with_session(Arc::new(state)).await?;
-        // Per-column min/max for join ordering (see scan_stats.rs); without the log's
-        // statistics the scan is served as delta-rs plans it.
-        let stats = delta
-            .snapshot()
-            .ok()
-            .and_then(|s| s.add_actions_table(true).ok())
-            .map(|actions| crate::scan_stats::column_stats(&actions))
-            .unwrap_or_default();
+        // Per-column min/max for join ordering (see scan_stats.rs).
         Ok(Some(Arc::new(crate::scan_stats::WithColumnStats {
             inner: provider,
-            stats: Arc::new(stats),
+            stats: crate::scan_stats::table_stats(&delta),
         })))
     }
 

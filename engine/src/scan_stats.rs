@@ -5,7 +5,9 @@
 //! Parquet scan under `DeltaScanExec`, which passes its child's statistics through.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -19,6 +21,51 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+
+type ColumnStats = Arc<HashMap<String, ColumnStatistics>>;
+
+/// A table version's statistics never change, and every query (and every pg_attribute
+/// walk) opens its tables again: computed once per table version, process-wide.
+/// The key is the table's URL, version and schema: a table dropped and created again under
+/// its name restarts at version 0. Stale bounds of a same-shaped table would only skew
+/// estimates (they are inexact, so never used to answer a query), not results.
+static BY_VERSION: LazyLock<Mutex<HashMap<VersionKey, ColumnStats>>> =
+    LazyLock::new(Default::default);
+
+/// Table URL, version, schema.
+type VersionKey = (String, u64, String);
+
+/// The column statistics of `delta`'s loaded version; empty without a snapshot (then the
+/// scan is served as delta-rs plans it).
+pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> ColumnStats {
+    let Some(version) = delta.version() else {
+        return Arc::default();
+    };
+    let Ok(snapshot) = delta.snapshot() else {
+        return Arc::default();
+    };
+    let key = (
+        delta.table_url().to_string(),
+        version,
+        format!("{:?}", snapshot.schema()),
+    );
+    if let Some(stats) = BY_VERSION.lock().get(&key) {
+        return stats.clone();
+    }
+    let stats: ColumnStats = Arc::new(
+        snapshot
+            .add_actions_table(true)
+            .map(|actions| column_stats(&actions))
+            .unwrap_or_default(),
+    );
+    let mut cache = BY_VERSION.lock();
+    // Old versions are rarely read again; a bound keeps a long-lived server small.
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(key, stats.clone());
+    stats
+}
 
 /// Table-wide min, max and null count of each column, from the add actions' statistics.
 pub(crate) fn column_stats(add_actions: &RecordBatch) -> HashMap<String, ColumnStatistics> {
@@ -90,7 +137,7 @@ pub(crate) fn column_stats(add_actions: &RecordBatch) -> HashMap<String, ColumnS
 #[derive(Debug)]
 pub(crate) struct WithColumnStats {
     pub inner: Arc<dyn TableProvider>,
-    pub stats: Arc<HashMap<String, ColumnStatistics>>,
+    pub stats: ColumnStats,
 }
 
 #[async_trait]

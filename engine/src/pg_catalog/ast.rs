@@ -63,3 +63,11 @@ pub(super) fn replace_with_derived(factor: &mut TableFactor, query: Query, name:
         sample: None,
     };
 }
+
+/// `sql`, one statement, parsed as the rewrites see it (tests).
+#[cfg(test)]
+pub(super) fn parsed(sql: &str) -> Statement {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .expect("test SQL parses")
+        .remove(0)
+}

@@ -117,18 +117,11 @@ impl VisitorMut for ConstraintViews {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     #[test]
     fn constraint_views_are_empty_relations() {
-        let mut s = Parser::parse_sql(
-            &PostgreSqlDialect {},
-            "SELECT tc.table_name FROM information_schema.table_constraints AS tc \
-             JOIN information_schema.key_column_usage kc ON tc.constraint_name = kc.constraint_name",
-        )
-        .unwrap()
-        .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed("SELECT tc.table_name FROM information_schema.table_constraints AS tc \
+             JOIN information_schema.key_column_usage kc ON tc.constraint_name = kc.constraint_name");
         rewrite(&mut s);
         let text = s.to_string();
         assert!(

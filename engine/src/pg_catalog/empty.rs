@@ -189,8 +189,6 @@ pub fn rewrite(statement: &mut Statement) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     #[test]
     fn policies_are_empty_and_their_selects_answer_nothing() {
@@ -199,9 +197,7 @@ mod tests {
         assert!(!EMPTY.contains("pg_type"));
         let sql = "SELECT p.polname, array_to_string(array(select r from pg_roles), ',') \
                    FROM pg_catalog.pg_policy p WHERE p.polrelid = 1";
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         rewrite(&mut s);
         assert_eq!(
             s.to_string(),
@@ -209,25 +205,19 @@ mod tests {
         );
         let sql = "SELECT a, (CASE WHEN x THEN (SELECT string_agg(n, ',') FROM generate_series(0, y) s) END) \
                    FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_rel r ON p.oid = r.prpubid";
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         rewrite(&mut s);
         assert!(s.to_string().starts_with("SELECT a, NULL FROM"), "{s}");
         let sql = "SELECT a.attname, CASE WHEN a.atthasdef THEN (SELECT d.adbin \
                    FROM pg_catalog.pg_policy d WHERE d.polrelid = a.attrelid) END FROM pg_attribute a";
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         rewrite(&mut s);
         assert!(
             s.to_string().contains("THEN NULL END FROM pg_attribute a"),
             "{s}"
         );
         let sql = "SELECT count(*) FROM pg_catalog.pg_policy";
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         rewrite(&mut s);
         assert_eq!(s.to_string(), sql);
     }

@@ -31,17 +31,10 @@ pub(super) fn rewrite(statement: &mut Statement) {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     #[test]
     fn extract_is_numeric() {
-        let mut s = Parser::parse_sql(
-            &PostgreSqlDialect {},
-            "SELECT floor(extract(epoch from ts)/60)*60, EXTRACT(YEAR FROM d), date_part('day', d) FROM t",
-        )
-        .unwrap()
-        .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed("SELECT floor(extract(epoch from ts)/60)*60, EXTRACT(YEAR FROM d), date_part('day', d) FROM t");
         super::rewrite(&mut s);
         assert_eq!(
             s.to_string(),

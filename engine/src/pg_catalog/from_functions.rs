@@ -209,13 +209,9 @@ fn one_row(expr: Expr, column: Ident) -> Option<Query> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     fn rewritten(sql: &str) -> String {
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         rewrite(
             &mut s,
             &|f| matches!(f, "generate_series" | "unnest"),
@@ -236,12 +232,9 @@ mod tests {
             "SELECT * FROM generate_series(1, 2) AS g (n), (SELECT upper('x') AS upper) AS upper"
         );
         assert_eq!(rewritten("SELECT * FROM t AS x"), "SELECT * FROM t AS x");
-        let mut s = Parser::parse_sql(
-            &PostgreSqlDialect {},
+        let mut s = crate::pg_catalog::ast::parsed(
             "SELECT pos.n FROM pg_catalog.generate_series(1, 32) pos(n)",
-        )
-        .unwrap()
-        .remove(0);
+        );
         rewrite(&mut s, &|f| f == "generate_series", true);
         assert_eq!(
             s.to_string(),

@@ -72,12 +72,9 @@ mod tests {
 
     #[test]
     fn in_subqueries_in_select_lists_become_scalar_subqueries() {
-        let mut s = Parser::parse_sql(
-            &PostgreSqlDialect {},
+        let mut s = crate::pg_catalog::ast::parsed(
             "SELECT a IN (SELECT b FROM t) AS x FROM u WHERE c IN (SELECT d FROM w)",
-        )
-        .unwrap()
-        .remove(0);
+        );
         rewrite(&mut s);
         let text = s.to_string();
         assert!(

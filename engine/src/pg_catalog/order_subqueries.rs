@@ -107,13 +107,9 @@ fn rewrite_query(query: &mut Query) {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     fn rewritten(sql: &str) -> String {
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         super::rewrite(&mut s);
         s.to_string()
     }

@@ -705,9 +705,7 @@ mod tests {
     use super::*;
 
     fn rewritten(sql: &str) -> String {
-        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0);
+        let mut s = crate::pg_catalog::ast::parsed(sql);
         name_columns(&mut s);
         rewrite_expressions(&mut s, "'public', 'pg_catalog'");
         s.to_string()
