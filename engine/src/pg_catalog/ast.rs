@@ -24,20 +24,25 @@ pub(super) fn template() -> Option<(Query, Select)> {
     }
 }
 
-/// The name of `information_schema.<name>` when `factor` is a plain reference to it.
-pub(super) fn information_schema_relation(factor: &TableFactor) -> Option<String> {
+/// The lowercased parts of the name of a plain relation (not a table function).
+pub(super) fn relation_parts(factor: &TableFactor) -> Option<Vec<String>> {
     let TableFactor::Table {
         name, args: None, ..
     } = factor
     else {
         return None;
     };
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
-        .collect();
-    match parts.as_slice() {
+    Some(
+        name.0
+            .iter()
+            .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
+            .collect(),
+    )
+}
+
+/// The name of `information_schema.<name>` when `factor` is a plain reference to it.
+pub(super) fn information_schema_relation(factor: &TableFactor) -> Option<String> {
+    match relation_parts(factor)?.as_slice() {
         [.., schema, table] if schema == "information_schema" => Some(table.clone()),
         _ => None,
     }

@@ -62,21 +62,9 @@ static EMPTY: LazyLock<HashSet<String>> = LazyLock::new(|| {
 });
 
 fn is_empty_table(factor: &TableFactor) -> bool {
-    let TableFactor::Table {
-        name, args: None, ..
-    } = factor
-    else {
-        return false;
-    };
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
-        .collect();
-    match parts.as_slice() {
-        [table] | [_, table] if parts.len() == 1 || parts[0] == "pg_catalog" => {
-            EMPTY.contains(table)
-        }
+    match super::ast::relation_parts(factor).as_deref() {
+        Some([table]) => EMPTY.contains(table),
+        Some([schema, table]) if schema == "pg_catalog" => EMPTY.contains(table),
         _ => false,
     }
 }
