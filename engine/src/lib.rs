@@ -23,6 +23,7 @@ mod scan_stats;
 mod session;
 mod settings;
 mod split;
+mod type_marks;
 mod users;
 mod versioned;
 

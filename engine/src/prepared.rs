@@ -253,8 +253,10 @@ impl Session {
                 Some(params) => plan.with_param_values(params)?,
                 None => plan,
             };
+            let planned = plan.schema().clone();
             let df = self.context().execute_logical_plan(plan).await?;
-            Ok::<_, Error>(df.execute_stream().await?)
+            let rows = df.execute_stream().await?;
+            Ok::<_, Error>(crate::type_marks::restore(rows, &planned))
         };
         match self.statement_deadline()? {
             None => Ok(Output::Rows(run.await?)),

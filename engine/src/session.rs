@@ -172,7 +172,8 @@ impl Session {
             .load(std::sync::atomic::Ordering::Relaxed)
         {
             let plan = crate::integers::int4_literals(plan)?;
-            return Ok(crate::integers::signed_results(plan)?);
+            let plan = crate::integers::signed_results(plan)?;
+            return Ok(crate::type_marks::carry(plan)?);
         }
         Ok(plan)
     }
@@ -403,8 +404,10 @@ impl Session {
             ));
         }
         let plan = self.plan(statement).await?;
+        let planned = plan.schema().clone();
         let df = self.ctx.execute_logical_plan(plan).await?;
-        Ok(Output::Rows(df.execute_stream().await?))
+        let rows = df.execute_stream().await?;
+        Ok(Output::Rows(crate::type_marks::restore(rows, &planned)))
     }
 }
 

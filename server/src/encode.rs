@@ -8,7 +8,7 @@ use abacus_engine::Output;
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use futures::{stream, StreamExt};
 use pgwire::api::portal::Format;
-use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
@@ -21,28 +21,46 @@ pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> 
     {
         return Ok(described);
     }
-    // Text columns holding another type's text form (json): the text and binary encodings
-    // of json are both the text, so only the described type changes.
+    // Text columns holding another type's text form. json's text and binary encodings are
+    // both the text, so only the described type changes. The binary forms of regclass,
+    // regnamespace and the vectors are numbers the column does not hold, so a client asking
+    // for binary gets the column as text (whose binary form is the text).
     Ok(described
         .into_iter()
         .zip(schema.fields().iter())
         .map(|(info, field)| {
-            match field
-                .metadata()
-                .get(abacus_engine::PG_TYPE_KEY)
-                .map(String::as_str)
-            {
-                Some("json") => FieldInfo::new(
-                    info.name().to_string(),
-                    info.table_id(),
-                    info.column_id(),
-                    pgwire::api::Type::JSON,
-                    info.format(),
-                ),
-                _ => info,
-            }
+            use pgwire::api::Type;
+            let kind = field.metadata().get(abacus_engine::PG_TYPE_KEY);
+            let text = info.format() == FieldFormat::Text;
+            let ty = match kind.map(String::as_str) {
+                Some("json") => Type::JSON,
+                Some("regclass") if text => Type::REGCLASS,
+                Some("regnamespace") if text => Type::REGNAMESPACE,
+                // Simple types with the vectors' oids: pgwire quotes text values of array
+                // types, and a vector's text (`1 2`) is not quoted.
+                Some("int2vector") if text => simple("int2vector", &Type::INT2_VECTOR),
+                Some("oidvector") if text => simple("oidvector", &Type::OID_VECTOR),
+                Some(_) => Type::TEXT,
+                None => return info,
+            };
+            FieldInfo::new(
+                info.name().to_string(),
+                info.table_id(),
+                info.column_id(),
+                ty,
+                info.format(),
+            )
         })
         .collect())
+}
+
+fn simple(name: &str, like: &pgwire::api::Type) -> pgwire::api::Type {
+    pgwire::api::Type::new(
+        name.into(),
+        like.oid(),
+        postgres_types::Kind::Simple,
+        "pg_catalog".into(),
+    )
 }
 
 fn described_fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {

@@ -89,6 +89,20 @@ fn psql_meta_commands_describe_the_catalog() {
         visible.contains("metrics") && !visible.contains("orders"),
         "{visible}"
     );
+
+    // regclass and regnamespace print names (qualified off the search path), also in ORDER
+    // BY beside a result column of the same name; filters keep comparing oids.
+    let names = ok(server.psql(
+        "abacus",
+        "SELECT c.oid::pg_catalog.regclass, c.relnamespace::regnamespace::text AS nsp \
+         FROM pg_catalog.pg_class c WHERE c.relkind = 'r' AND c.oid = 'sales.orders'::regclass \
+            OR c.oid = 'metrics'::regclass ORDER BY c.oid::regclass::text",
+    ));
+    let lines: Vec<&str> = names.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&"metrics      | public") && lines.contains(&"sales.orders | sales"),
+        "{names}"
+    );
     server.stop();
 }
 

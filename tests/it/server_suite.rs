@@ -10,7 +10,6 @@ use std::process::Command;
 use crate::server::Server;
 
 #[test]
-#[ignore = "open gap (issue 4): 5 of 79 suite items still differ from PostgreSQL 15 (regclass-typed columns in psql \\d, json-typed NULLs, int2vector); run with --ignored for the list"]
 fn pg_client_suite_replays_like_postgres_15() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());

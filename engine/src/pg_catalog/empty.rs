@@ -124,6 +124,47 @@ fn has_subquery(expr: &Expr) -> bool {
         || text.contains("_pg_expandarray")
 }
 
+/// A NULL standing in for `expr` that keeps the PostgreSQL type the wire front end
+/// describes (regclass, json, …): a call of the same typed function that is never evaluated
+/// on a row.
+fn typed_null(expr: &Expr) -> Expr {
+    use datafusion::sql::sqlparser::ast::SetExpr;
+    let null = Expr::value(Value::Null);
+    match expr {
+        Expr::Nested(inner) => typed_null(inner),
+        Expr::Case {
+            conditions,
+            else_result,
+            ..
+        } => conditions
+            .iter()
+            .map(|c| &c.result)
+            .chain(else_result.as_deref())
+            .map(typed_null)
+            .find(|e| e != &null)
+            .unwrap_or(null),
+        Expr::Subquery(query) => match query.body.as_ref() {
+            SetExpr::Select(select) => match select.projection.first() {
+                Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => {
+                    typed_null(e)
+                }
+                _ => null,
+            },
+            _ => null,
+        },
+        Expr::Function(f) => {
+            let stand_in = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "json_build_object" => "json_build_object()",
+                "pg_regclass_out" => "pg_regclass_out(NULL, NULL, '')",
+                "pg_regnamespace_out" => "pg_regnamespace_out(NULL, NULL, '')",
+                _ => return null,
+            };
+            super::rules::parse_expr(stand_in).unwrap_or(null)
+        }
+        _ => null,
+    }
+}
+
 struct EmptySelects;
 
 impl VisitorMut for EmptySelects {
@@ -144,7 +185,7 @@ fn visit_set_expr(body: &mut SetExpr) {
                     _ => continue,
                 };
                 if has_subquery(expr) {
-                    *expr = Expr::value(Value::Null);
+                    *expr = typed_null(expr);
                 }
             }
             select.selection = Some(Expr::value(Value::Boolean(false)));
@@ -165,7 +206,14 @@ pub fn rewrite(statement: &mut Statement) {
         if let Expr::Subquery(query) = e {
             if let SetExpr::Select(select) = query.body.as_ref() {
                 if reads_empty_relation(select) && !aggregates(select) {
-                    *e = Expr::value(Value::Null);
+                    // A NULL of the subquery's type (json for SQLAlchemy's identity options).
+                    let typed = typed_null(e);
+                    *e = if typed == Expr::value(Value::Null) {
+                        typed
+                    } else {
+                        super::rules::parse_expr(&format!("CASE WHEN false THEN {typed} END"))
+                            .unwrap_or(Expr::value(Value::Null))
+                    };
                 }
             }
         }
@@ -203,6 +251,17 @@ mod tests {
         assert!(
             s.to_string().contains("THEN NULL END FROM pg_attribute a"),
             "{s}"
+        );
+        let sql = "SELECT CASE WHEN a.x THEN (SELECT json_build_object('a', d.polname) \
+                   FROM pg_catalog.pg_policy d) END AS j, \
+                   (SELECT pg_regclass_out(d.oid, (SELECT 1), 'public') FROM pg_catalog.pg_policy d) \
+                   FROM pg_attribute a";
+        let mut s = crate::pg_catalog::ast::parsed(sql);
+        rewrite(&mut s);
+        assert_eq!(
+            s.to_string(),
+            "SELECT CASE WHEN a.x THEN CASE WHEN false THEN json_build_object() END END AS j, \
+             CASE WHEN false THEN pg_regclass_out(NULL, NULL, '') END FROM pg_attribute a"
         );
         let sql = "SELECT count(*) FROM pg_catalog.pg_policy";
         let mut s = crate::pg_catalog::ast::parsed(sql);

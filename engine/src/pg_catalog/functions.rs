@@ -513,8 +513,13 @@ pub struct JsonBuildObject {
 
 impl JsonBuildObject {
     pub fn udf() -> ScalarUDF {
+        use datafusion::logical_expr::TypeSignature;
         ScalarUDF::from(Self {
-            signature: Signature::variadic_any(Volatility::Immutable),
+            // `json_build_object()` is `{}`, as in PostgreSQL.
+            signature: Signature::one_of(
+                vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+                Volatility::Immutable,
+            ),
         })
     }
 }

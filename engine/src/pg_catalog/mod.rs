@@ -31,6 +31,7 @@ mod functions;
 mod in_subqueries;
 mod order_subqueries;
 mod regclass;
+mod result_types;
 mod rules;
 mod settings_table;
 
@@ -95,6 +96,10 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
     ctx.register_udf(functions::ExpandArray::udf());
     ctx.register_udf(functions::IntArray::udf());
     ctx.register_udf(regclass::RegclassLookup::udf());
+    for udf in result_types::RegName::udfs() {
+        ctx.register_udf(udf);
+    }
+    ctx.register_udf(result_types::VectorOut::udf());
     Ok(())
 }
 
@@ -166,6 +171,8 @@ pub(crate) fn rewrite(
         DFStatement::Statement(ast) if needs_rewrite(sql) => {
             let mut ast = *ast;
             rules::name_columns(&mut ast);
+            // Before the ORDER BY rewrite, which may move the select list into a derived table.
+            result_types::rewrite(&mut ast, default_schema);
             if pg_names {
                 extract::rewrite(&mut ast);
             }

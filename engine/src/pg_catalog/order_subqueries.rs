@@ -1,7 +1,9 @@
 //! ORDER BY expressions holding subqueries (`ORDER BY CASE WHEN s IN (SELECT …) THEN 0
 //! ELSE 1 END`, Grafana's table picker): DataFusion plans subqueries only in projections
 //! and filters, so such a query sorts over an inner query that computes those keys as
-//! hidden columns.
+//! hidden columns. The same serves an ORDER BY on `c.oid` below a result column named
+//! `oid` (psql's `\d`): DataFusion adds the sort column beside the alias and rejects the
+//! pair as ambiguous.
 
 use std::ops::ControlFlow;
 
@@ -41,6 +43,32 @@ fn output_names(items: &[SelectItem]) -> Option<Vec<Ident>> {
         .collect()
 }
 
+/// Whether `expr` reads a qualified column (`c.oid`) whose name is also the name of a result
+/// column that is not that column itself.
+fn shadowed_column(expr: &Expr, items: &[SelectItem], names: &[Ident]) -> bool {
+    visit_expressions(expr, |e| {
+        let Expr::CompoundIdentifier(parts) = e else {
+            return ControlFlow::Continue(());
+        };
+        let Some(column) = parts.last() else {
+            return ControlFlow::Continue(());
+        };
+        let shadowed = names.iter().zip(items).any(|(name, item)| {
+            let same = match item {
+                SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } => x == e,
+                _ => false,
+            };
+            name.value.eq_ignore_ascii_case(&column.value) && !same
+        });
+        if shadowed {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
 fn rewrite_query(query: &mut Query) {
     let Some(order_by) = &query.order_by else {
         return;
@@ -48,9 +76,6 @@ fn rewrite_query(query: &mut Query) {
     let OrderByKind::Expressions(keys) = &order_by.kind else {
         return;
     };
-    if !keys.iter().any(|k| has_subquery(&k.expr)) {
-        return;
-    }
     let SetExpr::Select(select) = query.body.as_ref() else {
         return;
     };
@@ -60,6 +85,12 @@ fn rewrite_query(query: &mut Query) {
     let Some(names) = output_names(&select.projection) else {
         return;
     };
+    if !keys
+        .iter()
+        .any(|k| has_subquery(&k.expr) || shadowed_column(&k.expr, &select.projection, &names))
+    {
+        return;
+    }
     let mut inner = select.as_ref().clone();
     let mut outer_keys = keys.clone();
     for (i, key) in outer_keys.iter_mut().enumerate() {
@@ -127,5 +158,12 @@ mod tests {
         );
         let plain = "SELECT a FROM t ORDER BY a";
         assert_eq!(rewritten(plain), plain);
+        let same = "SELECT c.a AS a FROM t AS c ORDER BY c.a";
+        assert_eq!(rewritten(same), same);
+        assert_eq!(
+            rewritten("SELECT c.oid + 1 AS oid FROM pg_class AS c ORDER BY c.oid * 2"),
+            "SELECT oid FROM (SELECT c.oid + 1 AS oid, c.oid * 2 AS \"__abacus_order_0\" \
+             FROM pg_class AS c) AS __abacus_sorted ORDER BY \"__abacus_order_0\""
+        );
     }
 }

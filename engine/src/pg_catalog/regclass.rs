@@ -25,30 +25,41 @@ pub(super) fn dynamic_cast(expr: &Expr, default_schema: &str) -> Option<String> 
     else {
         return None;
     };
-    let is_regclass = match data_type {
-        SqlType::Regclass => true,
-        SqlType::Custom(name, _) => name
-            .0
-            .last()
-            .and_then(|p| p.as_ident())
-            .is_some_and(|i| i.value.eq_ignore_ascii_case("regclass")),
-        _ => false,
-    };
+    let is_regclass = is_reg_type(data_type, "regclass");
     // Only operands that are text by construction: a column or a literal is most often an
     // oid, which datafusion-pg-catalog casts itself.
     if !is_regclass || !computes_text(operand) {
         return None;
     }
     Some(format!(
-        "pg_regclass_lookup(CAST(({operand}) AS TEXT), \
-         (SELECT array_agg(CAST(c.oid AS TEXT) || ':' || n.nspname || '.' || c.relname) \
-          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid), \
-         '{}')",
+        "pg_regclass_lookup(CAST(({operand}) AS TEXT), {RELATIONS}, '{}')",
         default_schema.replace('\'', "''")
     ))
 }
 
-fn computes_text(expr: &Expr) -> bool {
+/// Every relation as one uncorrelated list of `oid:schema.relation` entries.
+pub(super) const RELATIONS: &str =
+    "(SELECT array_agg(CAST(c.oid AS TEXT) || ':' || n.nspname || '.' || c.relname) \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid)";
+
+/// Every schema as one uncorrelated list of `oid:schema` entries.
+pub(super) const NAMESPACES: &str =
+    "(SELECT array_agg(CAST(n.oid AS TEXT) || ':' || n.nspname) FROM pg_catalog.pg_namespace n)";
+
+/// Whether `data_type` names the reg type `kind` (`regclass`, `regnamespace`).
+pub(super) fn is_reg_type(data_type: &SqlType, kind: &str) -> bool {
+    match data_type {
+        SqlType::Regclass => kind == "regclass",
+        SqlType::Custom(name, _) => name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| i.value.eq_ignore_ascii_case(kind)),
+        _ => false,
+    }
+}
+
+pub(super) fn computes_text(expr: &Expr) -> bool {
     use datafusion::sql::sqlparser::ast::BinaryOperator;
     match expr {
         Expr::Nested(inner) => computes_text(inner),
@@ -66,7 +77,7 @@ fn computes_text(expr: &Expr) -> bool {
 }
 
 /// A relation name as PostgreSQL reads it: parts split on dots, unquoted parts lowercased.
-fn name_parts(name: &str) -> Vec<String> {
+pub(super) fn name_parts(name: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
