@@ -101,6 +101,8 @@ fn copy_out(rows: SendableRecordBatchStream, format: &WireCopyFormat) -> PgWireR
     let state = Encoding {
         rows,
         encoder,
+        format: format.clone(),
+        fast: None,
         fields,
         pending: VecDeque::new(),
         header,
@@ -148,6 +150,9 @@ fn copy_out(rows: SendableRecordBatchStream, format: &WireCopyFormat) -> PgWireR
 struct Encoding {
     rows: SendableRecordBatchStream,
     encoder: CopyEncoder,
+    format: WireCopyFormat,
+    /// Whether [`crate::fast_rows`] writes the rows, decided on the first batch.
+    fast: Option<bool>,
     fields: Arc<Vec<FieldInfo>>,
     pending: VecDeque<CopyData>,
     header: Option<Vec<u8>>,
@@ -158,6 +163,26 @@ struct Encoding {
 
 impl Encoding {
     fn encode(&mut self, batch: &RecordBatch) -> PgWireResult<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.fast != Some(false) {
+            if let Some(rows) = self.fast_rows(batch) {
+                self.fast = Some(true);
+                for (i, row) in rows.into_iter().enumerate() {
+                    let row = match (i, self.header.take()) {
+                        (0, Some(mut header)) => {
+                            header.extend_from_slice(&row);
+                            Bytes::from(header)
+                        }
+                        _ => row,
+                    };
+                    self.pending.push_back(CopyData::new(row));
+                }
+                return Ok(());
+            }
+            self.fast = Some(false);
+        }
         let schema = batch.schema();
         for row in 0..batch.num_rows() {
             for (col, array) in batch.columns().iter().enumerate() {
@@ -180,6 +205,32 @@ impl Encoding {
             self.pending.push_back(data);
         }
         Ok(())
+    }
+
+    /// The rows of `batch` written by [`crate::fast_rows`], when it can write them all.
+    fn fast_rows(&self, batch: &RecordBatch) -> Option<Vec<Bytes>> {
+        let columns = crate::fast_rows::plan(batch, &self.fields)?;
+        match self.format.kind {
+            WireCopyKind::Binary => Some(crate::fast_rows::copy_binary_rows(
+                batch,
+                &columns,
+                self.fast.is_none(),
+            )),
+            WireCopyKind::Text => {
+                let delimiter = self.format.delimiter;
+                if !delimiter.is_ascii() {
+                    return None;
+                }
+                let delimiter = delimiter as u8;
+                crate::fast_rows::copy_text_rows(
+                    batch,
+                    &columns,
+                    delimiter,
+                    self.format.null.as_bytes(),
+                )
+            }
+            WireCopyKind::Csv => None,
+        }
     }
 
     /// No rows: still the CSV header line, or the binary file header.

@@ -125,7 +125,14 @@ pub async fn response(output: Output, format: &Format) -> PgWireResult<Response>
                 .map(move |batch| {
                     let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
                         match batch {
-                            Ok(batch) => encode_recordbatch(encoded.clone(), batch),
+                            Ok(batch) => match crate::fast_rows::plan(&batch, &encoded) {
+                                Some(columns) => Box::new(
+                                    crate::fast_rows::data_rows(&batch, &columns)
+                                        .into_iter()
+                                        .map(Ok),
+                                ),
+                                None => encode_recordbatch(encoded.clone(), batch),
+                            },
                             Err(e) => {
                                 let e = abacus_engine::Error::from(e);
                                 Box::new(std::iter::once(Err(crate::to_pg_error(&e))))

@@ -3,6 +3,7 @@
 mod copy;
 mod encode;
 mod errors;
+mod fast_rows;
 mod handler;
 mod scram;
 mod startup;
