@@ -238,17 +238,40 @@ impl Session {
             return self.execute_one(&prepared.sql).await;
         };
         self.check_not_aborted()?;
-        let result = self.run_prepared(statement, params).await;
+        let no_params = params
+            .as_ref()
+            .is_none_or(|p| matches!(p, ParamValues::List(v) if v.is_empty()));
+        if no_params {
+            if let Some(entry) = self.constant_plans().get(&prepared.sql) {
+                return self.track_failure(entry.run());
+            }
+        }
+        if crate::constant_plans::may_change_settings("SELECT", &prepared.sql) {
+            self.constant_plans().clear();
+        }
+        let result = self
+            .run_prepared(
+                statement,
+                params,
+                no_params.then_some(prepared.sql.as_str()),
+            )
+            .await;
         self.track_failure(result)
     }
 
+    /// Plans and runs `statement`; a constant query without parameters keeps its plan
+    /// under `cache_as` (its SQL), as in the simple protocol.
     async fn run_prepared(
         &self,
         statement: &DFStatement,
         params: Option<ParamValues>,
+        cache_as: Option<&str>,
     ) -> Result<Output> {
         let run = async {
             let plan = self.plan(statement.clone()).await?;
+            if let Some(sql) = cache_as.filter(|_| crate::constant_plans::is_constant(&plan)) {
+                return self.run_constant(sql, plan).await;
+            }
             let plan = match params {
                 Some(params) => plan.with_param_values(params)?,
                 None => plan,

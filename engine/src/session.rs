@@ -35,6 +35,8 @@ pub struct Session {
     pub(crate) user: Arc<parking_lot::Mutex<Option<crate::users::SessionUser>>>,
     /// Result columns named as PostgreSQL names them (`?column?`, `count`), for wire clients.
     pg_column_names: std::sync::atomic::AtomicBool,
+    /// Plans of constant statements by SQL text (see `constant_plans`).
+    constant_plans: crate::constant_plans::ConstantPlans,
 }
 
 impl Session {
@@ -103,6 +105,7 @@ impl Session {
             cursors: Default::default(),
             user,
             pg_column_names: Default::default(),
+            constant_plans: Default::default(),
         }
     }
 
@@ -134,7 +137,9 @@ impl Session {
     }
 
     pub(crate) fn default_schema(&self) -> String {
-        default_schema_of(self.ctx.state().config())
+        // Read in place: cloning the SessionState (its function registries) costs more than
+        // a short statement's planning.
+        default_schema_of(self.ctx.state_ref().read().config())
     }
 
     /// Runs every statement of `sql` in order, yielding one output each; stops after the
@@ -233,6 +238,13 @@ impl Session {
             _ if state == Transaction::Failed => return Err(Error::TransactionAborted),
             _ => {}
         }
+        if let Some(output) = self.constant_plans.run(sql) {
+            return self.track_failure(output);
+        }
+        let first = words.first().map(String::as_str).unwrap_or("");
+        if crate::constant_plans::may_change_settings(first, sql) {
+            self.constant_plans.clear();
+        }
         let result = self.run_limited(sql).await;
         self.track_failure(result)
     }
@@ -320,7 +332,7 @@ impl Session {
                     // A statement of SQL-level PREPARE is DataFusion's to free; a protocol
                     // statement of that name is not known here and is not an error.
                     if let Ok(statement) = self.parse(sql) {
-                        let _ = self.run_statement(statement).await;
+                        let _ = self.run_statement(statement, None).await;
                     }
                 }
                 return Ok(Output::command(if all {
@@ -343,32 +355,37 @@ impl Session {
             _ => {}
         }
         let statement = self.parse(sql)?;
-        self.run_statement(statement).await
+        self.run_statement(statement, Some(sql)).await
     }
 
     /// Parses one statement: time-travel syntax first, then the PostgreSQL dialect and the
     /// catalog rewrites for what clients send about pg_catalog.
     pub(crate) fn parse(&self, sql: &str) -> Result<DFStatement> {
         let sql = versioned::rewrite(sql)?;
-        let state = self.state();
+        let default_schema = self.default_schema();
+        let state = self.ctx.state_ref();
+        let state = state.read();
         let dialect = if crate::pg_catalog::needs_rewrite(&sql) {
             datafusion::config::Dialect::PostgreSQL
         } else {
             state.config().options().sql_parser.dialect
         };
         let statement = state.sql_to_statement(&sql, &dialect)?;
-        let functions = state.table_functions();
+        let functions: std::collections::HashSet<String> =
+            state.table_functions().keys().cloned().collect();
+        drop(state);
         Ok(crate::pg_catalog::rewrite(
             statement,
             &sql,
-            &self.default_schema(),
+            &default_schema,
             self.pg_column_names
                 .load(std::sync::atomic::Ordering::Relaxed),
-            &|name| functions.contains_key(name),
+            &|name| functions.contains(name),
         ))
     }
 
-    async fn run_statement(&self, statement: DFStatement) -> Result<Output> {
+    /// Runs a parsed statement; a constant query's plan is kept under `sql`.
+    async fn run_statement(&self, statement: DFStatement, sql: Option<&str>) -> Result<Output> {
         if let DFStatement::Statement(ast) = &statement {
             if let Some(output) = self.pg_setting_statement(ast)? {
                 return Ok(output);
@@ -404,10 +421,39 @@ impl Session {
             ));
         }
         let plan = self.plan(statement).await?;
+        if let Some(sql) = sql.filter(|_| crate::constant_plans::is_constant(&plan)) {
+            return Ok(Output::Rows(self.run_constant(sql, plan).await?));
+        }
+        self.run_plan(plan).await
+    }
+
+    /// Runs a constant query's plan, keeping it under `sql` for the next time.
+    pub(crate) async fn run_constant(
+        &self,
+        sql: &str,
+        plan: LogicalPlan,
+    ) -> Result<datafusion::execution::SendableRecordBatchStream> {
+        let df = self.ctx.execute_logical_plan(plan.clone()).await?;
+        let task = Arc::new(df.task_ctx());
+        let physical = df.create_physical_plan().await?;
+        let planned = plan.schema().clone();
+        if crate::constant_plans::reruns_safely(physical.as_ref()) {
+            self.constant_plans
+                .insert(sql, physical.clone(), task.clone(), planned.clone());
+        }
+        let rows = datafusion::physical_plan::execute_stream(physical, task)?;
+        Ok(crate::type_marks::restore(rows, &planned))
+    }
+
+    async fn run_plan(&self, plan: LogicalPlan) -> Result<Output> {
         let planned = plan.schema().clone();
         let df = self.ctx.execute_logical_plan(plan).await?;
         let rows = df.execute_stream().await?;
         Ok(Output::Rows(crate::type_marks::restore(rows, &planned)))
+    }
+
+    pub(crate) fn constant_plans(&self) -> &crate::constant_plans::ConstantPlans {
+        &self.constant_plans
     }
 }
 

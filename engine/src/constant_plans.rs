@@ -1,0 +1,201 @@
+//! Plans of statements that read no table and call only immutable functions (`SELECT 1`,
+//! the health check every connection pool sends), kept per session by SQL text: running one
+//! again skips parsing, planning and optimizing, which were nearly all of its cost.
+//!
+//! A cached plan cannot go stale through data: it reads none. It can through settings
+//! (`SET datafusion.sql_parser.parse_float_as_decimal`, `TimeZone` for a timestamptz
+//! literal), so any statement that is not a query, or that calls `set_config`, empties the
+//! cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::DFSchemaRef;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::{execute_stream, ExecutionPlan};
+
+use crate::{Output, Result};
+
+/// Entries kept at most; the cache starts over when full (pools send a handful of texts).
+const CAPACITY: usize = 64;
+
+#[derive(Clone)]
+pub(crate) struct Entry {
+    physical: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+    schema: DFSchemaRef,
+}
+
+#[derive(Default)]
+pub(crate) struct ConstantPlans {
+    entries: parking_lot::Mutex<HashMap<String, Entry>>,
+}
+
+impl ConstantPlans {
+    pub(crate) fn get(&self, sql: &str) -> Option<Entry> {
+        self.entries.lock().get(sql).cloned()
+    }
+
+    /// Runs the cached plan of `sql`, if there is one.
+    pub(crate) fn run(&self, sql: &str) -> Option<Result<Output>> {
+        let entry = self.get(sql)?;
+        Some(entry.run())
+    }
+
+    pub(crate) fn insert(
+        &self,
+        sql: &str,
+        physical: Arc<dyn ExecutionPlan>,
+        task: Arc<TaskContext>,
+        schema: DFSchemaRef,
+    ) {
+        let mut entries = self.entries.lock();
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert(
+            sql.to_string(),
+            Entry {
+                physical,
+                task,
+                schema,
+            },
+        );
+    }
+
+    /// Forgets every plan; called before any statement that may change settings.
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries.lock();
+        if !entries.is_empty() {
+            entries.clear();
+        }
+    }
+}
+
+impl Entry {
+    pub(crate) fn run(&self) -> Result<Output> {
+        let rows = execute_stream(self.physical.clone(), self.task.clone())?;
+        Ok(Output::Rows(crate::type_marks::restore(rows, &self.schema)))
+    }
+}
+
+/// Whether running `sql` may change what a cached plan would answer.
+pub(crate) fn may_change_settings(first_word: &str, sql: &str) -> bool {
+    !matches!(first_word, "SELECT" | "WITH" | "VALUES")
+        || sql.to_ascii_lowercase().contains("set_config")
+}
+
+/// Whether `plan` (before optimization) reads no table and calls only immutable functions.
+pub(crate) fn is_constant(plan: &LogicalPlan) -> bool {
+    let mut constant = true;
+    let _ = plan.apply(|node| {
+        let node_ok = matches!(
+            node,
+            LogicalPlan::Projection(_)
+                | LogicalPlan::EmptyRelation(_)
+                | LogicalPlan::Values(_)
+                | LogicalPlan::Filter(_)
+                | LogicalPlan::Limit(_)
+                | LogicalPlan::SubqueryAlias(_)
+                | LogicalPlan::Union(_)
+        );
+        let exprs_ok = node_ok
+            && node
+                .apply_expressions(|e| {
+                    e.apply(|e| {
+                        if constant_expr(e) {
+                            Ok(TreeNodeRecursion::Continue)
+                        } else {
+                            Ok(TreeNodeRecursion::Stop)
+                        }
+                    })
+                    .map(|r| match r {
+                        TreeNodeRecursion::Stop => TreeNodeRecursion::Stop,
+                        _ => TreeNodeRecursion::Continue,
+                    })
+                })
+                .is_ok_and(|r| r != TreeNodeRecursion::Stop);
+        if exprs_ok {
+            Ok(TreeNodeRecursion::Continue)
+        } else {
+            constant = false;
+            Ok(TreeNodeRecursion::Stop)
+        }
+    });
+    constant
+}
+
+fn constant_expr(e: &Expr) -> bool {
+    match e {
+        Expr::ScalarFunction(f) => f.func.signature().volatility == Volatility::Immutable,
+        Expr::Placeholder(_)
+        | Expr::ScalarVariable(..)
+        | Expr::ScalarSubquery(_)
+        | Expr::Exists(_)
+        | Expr::InSubquery(_)
+        | Expr::OuterReferenceColumn(..)
+        | Expr::AggregateFunction(_)
+        | Expr::WindowFunction(_) => false,
+        _ => true,
+    }
+}
+
+/// Whether every node of `plan` can be executed again (nodes such as joins and
+/// repartitions keep state from their first run).
+pub(crate) fn reruns_safely(plan: &dyn ExecutionPlan) -> bool {
+    matches!(
+        plan.name(),
+        "ProjectionExec"
+            | "PlaceholderRowExec"
+            | "EmptyExec"
+            | "FilterExec"
+            | "CoalesceBatchesExec"
+            | "GlobalLimitExec"
+            | "LocalLimitExec"
+            | "DataSourceExec"
+    ) && plan.children().iter().all(|c| reruns_safely(c.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn constant_statements_run_again_from_their_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        let session = db.session();
+        for sql in ["SELECT 1", "SELECT 1 + 2 AS three, 'a' AS s"] {
+            session.execute_one(sql).await.unwrap();
+            assert!(session.constant_plans().get(sql).is_some(), "{sql}");
+        }
+        for _ in 0..2 {
+            let crate::Output::Rows(rows) = session
+                .execute_one("SELECT 1 + 2 AS three, 'a' AS s")
+                .await
+                .unwrap()
+            else {
+                panic!("rows expected");
+            };
+            let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string();
+            assert!(text.contains("| 3     | a |"), "{text}");
+        }
+        for sql in [
+            "SELECT now()",
+            "SELECT random()",
+            "SELECT count(*) FROM range(3)",
+        ] {
+            session.execute_one(sql).await.unwrap();
+            assert!(session.constant_plans().get(sql).is_none(), "{sql}");
+        }
+        // A setting change empties the cache.
+        session
+            .execute_one("SET datafusion.sql_parser.parse_float_as_decimal = true")
+            .await
+            .unwrap();
+        assert!(session.constant_plans().get("SELECT 1").is_none());
+    }
+}
