@@ -15,6 +15,7 @@ use datafusion::common::DFSchemaRef;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
+use datafusion::sql::parser::Statement as DFStatement;
 
 use crate::{Output, Result};
 
@@ -23,6 +24,9 @@ const CAPACITY: usize = 64;
 
 #[derive(Clone)]
 pub(crate) struct Entry {
+    /// The statement and its plan, for a Parse of the same text (extended protocol).
+    pub(crate) statement: DFStatement,
+    pub(crate) logical: LogicalPlan,
     physical: Arc<dyn ExecutionPlan>,
     task: Arc<TaskContext>,
     schema: DFSchemaRef,
@@ -47,17 +51,20 @@ impl ConstantPlans {
     pub(crate) fn insert(
         &self,
         sql: &str,
+        (statement, logical): (DFStatement, LogicalPlan),
         physical: Arc<dyn ExecutionPlan>,
         task: Arc<TaskContext>,
-        schema: DFSchemaRef,
     ) {
         let mut entries = self.entries.lock();
         if entries.len() >= CAPACITY {
             entries.clear();
         }
+        let schema = logical.schema().clone();
         entries.insert(
             sql.to_string(),
             Entry {
+                statement,
+                logical,
                 physical,
                 task,
                 schema,
