@@ -5,6 +5,7 @@ mod encode;
 mod errors;
 mod fast_rows;
 mod handler;
+mod pg_text;
 mod scram;
 mod startup;
 mod tls;
