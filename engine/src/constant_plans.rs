@@ -205,4 +205,29 @@ mod tests {
             .unwrap();
         assert!(session.constant_plans().get("SELECT 1").is_none());
     }
+
+    #[tokio::test]
+    async fn a_closed_session_frees_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        for sql in [
+            None,
+            Some("SELECT 1"),
+            Some("SELECT count(*) FROM pg_catalog.pg_namespace"),
+            Some("SELECT count(*) FROM pg_catalog.pg_class"),
+        ] {
+            let session = db.session();
+            if let Some(sql) = sql {
+                if let crate::Output::Rows(rows) = session.execute_one(sql).await.unwrap() {
+                    let _: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
+                }
+            }
+            let catalogs = std::sync::Arc::downgrade(&session.state().catalog_list().clone());
+            drop(session);
+            assert!(
+                catalogs.upgrade().is_none(),
+                "the catalogs of a session that ran {sql:?} outlive it"
+            );
+        }
+    }
 }

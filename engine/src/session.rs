@@ -37,6 +37,14 @@ pub struct Session {
     pg_column_names: std::sync::atomic::AtomicBool,
     /// Plans of constant statements by SQL text (see `constant_plans`).
     constant_plans: crate::constant_plans::ConstantPlans,
+    /// This session's catalog provider, to break its reference cycle on drop.
+    abacus_catalog: Arc<AbacusCatalog>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.abacus_catalog.release_system_schemas();
+    }
 }
 
 impl Session {
@@ -74,10 +82,8 @@ impl Session {
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.
         let ctx = SessionContext::new_with_state(state).enable_url_table();
-        ctx.register_catalog(
-            CATALOG_NAME,
-            Arc::new(AbacusCatalog::new(catalog.clone(), ctx.state_weak_ref())),
-        );
+        let abacus_catalog = Arc::new(AbacusCatalog::new(catalog.clone(), ctx.state_weak_ref()));
+        ctx.register_catalog(CATALOG_NAME, abacus_catalog.clone());
         abacus_udfs::register_all(&ctx);
         let settings = Arc::new(Settings::default());
         let user: Arc<parking_lot::Mutex<Option<crate::users::SessionUser>>> = Arc::default();
@@ -106,6 +112,7 @@ impl Session {
             user,
             pg_column_names: Default::default(),
             constant_plans: Default::default(),
+            abacus_catalog,
         }
     }
 
