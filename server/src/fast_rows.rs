@@ -201,28 +201,38 @@ fn text(array: &dyn Array, row: usize) -> &str {
     }
 }
 
-/// The DataRow messages of `batch`, written by `columns` (from [`plan`]) into one buffer
-/// that each row is split off (no allocation per row or per value).
-pub(crate) fn data_rows(batch: &RecordBatch, columns: &[(Kind, bool)]) -> Vec<DataRow> {
-    let columns: Vec<Column> = columns
+fn writers<'a>(batch: &'a RecordBatch, columns: &[(Kind, bool)]) -> Vec<Column<'a>> {
+    columns
         .iter()
         .zip(batch.columns())
         .map(|(k, a)| Column::new(*k, a))
-        .collect();
+        .collect()
+}
+
+/// The values of `row`, each as its length (-1 for NULL) and its bytes: the field layout of
+/// DataRow and of binary COPY.
+fn write_fields(buffer: &mut BytesMut, columns: &[Column], row: usize) {
+    for column in columns {
+        if column.is_null(row) {
+            buffer.put_i32(-1);
+            continue;
+        }
+        let at = buffer.len();
+        buffer.put_i32(0);
+        column.write(row, buffer);
+        let length = (buffer.len() - at - 4) as i32;
+        buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
+    }
+}
+
+/// The DataRow messages of `batch`, written by `columns` (from [`plan`]) into one buffer
+/// that each row is split off (no allocation per row or per value).
+pub(crate) fn data_rows(batch: &RecordBatch, columns: &[(Kind, bool)]) -> Vec<DataRow> {
+    let columns = writers(batch, columns);
     let mut buffer = BytesMut::with_capacity(batch.num_rows() * (columns.len() * 12 + 8));
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
-        for column in &columns {
-            if column.is_null(row) {
-                buffer.put_i32(-1);
-                continue;
-            }
-            let at = buffer.len();
-            buffer.put_i32(0);
-            column.write(row, &mut buffer);
-            let length = (buffer.len() - at - 4) as i32;
-            buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
-        }
+        write_fields(&mut buffer, &columns, row);
         rows.push(DataRow::new(buffer.split(), columns.len() as i16));
     }
     rows
@@ -240,11 +250,7 @@ pub(crate) fn copy_text_rows(
     if delimiter.is_ascii_alphanumeric() || b"-+.: \\\r\n".contains(&delimiter) {
         return None;
     }
-    let columns: Vec<Column> = columns
-        .iter()
-        .zip(batch.columns())
-        .map(|(k, a)| Column::new(*k, a))
-        .collect();
+    let columns = writers(batch, columns);
     let mut buffer = BytesMut::with_capacity(batch.num_rows() * (columns.len() * 10 + 1));
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
@@ -298,11 +304,7 @@ pub(crate) fn copy_binary_rows(
     columns: &[(Kind, bool)],
     header: bool,
 ) -> Vec<bytes::Bytes> {
-    let columns: Vec<Column> = columns
-        .iter()
-        .zip(batch.columns())
-        .map(|(k, a)| Column::new(*k, a))
-        .collect();
+    let columns = writers(batch, columns);
     let mut buffer = BytesMut::with_capacity(batch.num_rows() * (columns.len() * 12 + 2) + 19);
     if header {
         buffer.put_slice(b"PGCOPY\n\xFF\r\n\x00");
@@ -312,17 +314,7 @@ pub(crate) fn copy_binary_rows(
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
         buffer.put_i16(columns.len() as i16);
-        for column in &columns {
-            if column.is_null(row) {
-                buffer.put_i32(-1);
-                continue;
-            }
-            let at = buffer.len();
-            buffer.put_i32(0);
-            column.write(row, &mut buffer);
-            let length = (buffer.len() - at - 4) as i32;
-            buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
-        }
+        write_fields(&mut buffer, &columns, row);
         rows.push(buffer.split().freeze());
     }
     rows

@@ -98,6 +98,32 @@ pub(super) fn name_parts(name: &str) -> Vec<String> {
     parts
 }
 
+/// The `oid:name` entries of a catalog list ([`RELATIONS`], [`NAMESPACES`]) as pairs; a NULL
+/// list has none.
+pub(super) fn catalog_entries(
+    list: &ColumnarValue,
+    function: &str,
+) -> Result<Vec<(String, String)>> {
+    let entries = list.to_array(1)?;
+    let Some(list) = entries.as_list_opt::<i32>() else {
+        if entries.data_type() == &DataType::Null || entries.is_null(0) {
+            return Ok(Vec::new());
+        }
+        return exec_err!("{function} expects a list of catalog entries");
+    };
+    if list.is_null(0) {
+        return Ok(Vec::new());
+    }
+    let values = datafusion::arrow::compute::cast(&list.value(0), &DataType::Utf8)?;
+    Ok(values
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.split_once(':'))
+        .map(|(oid, name)| (oid.to_string(), name.to_string()))
+        .collect())
+}
+
 /// `pg_regclass_lookup(name, entries, default_schema)`: the oid of relation `name`, or
 /// NULL when there is none (PostgreSQL raises 42P01; a NULL keeps catalog queries that
 /// probe many names answering).
@@ -129,25 +155,14 @@ impl ScalarUDFImpl for RegclassLookup {
         let names = super::functions::to_strings(&args.args[0], rows)?;
         let defaults = super::functions::to_strings(&args.args[2], 1)?;
         let default_schema = defaults.first().cloned().flatten().unwrap_or_default();
-        let entries = args.args[1].to_array(1)?;
         let mut oids: HashMap<(String, String), i32> = HashMap::new();
-        if let Some(list) = entries.as_list_opt::<i32>() {
-            if !list.is_null(0) {
-                let values = datafusion::arrow::compute::cast(&list.value(0), &DataType::Utf8)?;
-                for entry in values.as_string::<i32>().iter().flatten() {
-                    let Some((oid, qualified)) = entry.split_once(':') else {
-                        continue;
-                    };
-                    let Some((schema, relation)) = qualified.split_once('.') else {
-                        continue;
-                    };
-                    if let Ok(oid) = oid.parse() {
-                        oids.insert((schema.to_string(), relation.to_string()), oid);
-                    }
-                }
+        for (oid, qualified) in catalog_entries(&args.args[1], self.name())? {
+            let Some((schema, relation)) = qualified.split_once('.') else {
+                continue;
+            };
+            if let Ok(oid) = oid.parse() {
+                oids.insert((schema.to_string(), relation.to_string()), oid);
             }
-        } else if !entries.is_null(0) {
-            return exec_err!("pg_regclass_lookup expects a list of relations");
         }
         let mut out = Int32Builder::with_capacity(rows);
         for name in &names {

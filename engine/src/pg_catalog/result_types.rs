@@ -22,7 +22,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use super::functions::{to_strings, PG_TYPE_KEY};
-use super::regclass::{computes_text, is_reg_type, NAMESPACES, RELATIONS};
+use super::regclass::{catalog_entries, computes_text, is_reg_type, NAMESPACES, RELATIONS};
 
 /// Catalog columns PostgreSQL types int2vector / oidvector (the snapshot keeps their text).
 const INT2VECTOR_COLUMNS: &[&str] = &["indkey", "indoption", "stxkeys", "tgattr"];
@@ -205,29 +205,15 @@ impl ScalarUDFImpl for RegName {
             .pop()
             .flatten()
             .unwrap_or_default();
-        let entries = args.args[1].to_array(1)?;
         let mut names: HashMap<String, String> = HashMap::new();
-        let list = match entries.as_list_opt::<i32>() {
-            Some(list) => Some(list),
-            None if entries.data_type() == &DataType::Null => None,
-            None => return exec_err!("{} expects a list of catalog entries", self.name),
-        };
-        if let Some(list) = list.filter(|l| !l.is_null(0)) {
-            let values = datafusion::arrow::compute::cast(&list.value(0), &DataType::Utf8)?;
-            for entry in values.as_string::<i32>().iter().flatten() {
-                let Some((oid, qualified)) = entry.split_once(':') else {
-                    continue;
-                };
-                let printed = match qualified.split_once('.') {
-                    // A relation on the search path prints unqualified, as in PostgreSQL.
-                    Some((s, relation)) if s == "pg_catalog" || s == schema => {
-                        quote_ident(relation)
-                    }
-                    Some((s, relation)) => format!("{}.{}", quote_ident(s), quote_ident(relation)),
-                    None => quote_ident(qualified),
-                };
-                names.insert(oid.to_string(), printed);
-            }
+        for (oid, qualified) in catalog_entries(&args.args[1], self.name)? {
+            let printed = match qualified.split_once('.') {
+                // A relation on the search path prints unqualified, as in PostgreSQL.
+                Some((s, relation)) if s == "pg_catalog" || s == schema => quote_ident(relation),
+                Some((s, relation)) => format!("{}.{}", quote_ident(s), quote_ident(relation)),
+                None => quote_ident(&qualified),
+            };
+            names.insert(oid, printed);
         }
         let mut out = StringBuilder::with_capacity(rows, rows * 16);
         for oid in &oids {
