@@ -22,7 +22,6 @@ use crate::{Output, Result};
 /// Entries kept at most; the cache starts over when full (pools send a handful of texts).
 const CAPACITY: usize = 64;
 
-#[derive(Clone)]
 pub(crate) struct Entry {
     /// The statement and its plan, for a Parse of the same text (extended protocol).
     pub(crate) statement: DFStatement,
@@ -34,11 +33,12 @@ pub(crate) struct Entry {
 
 #[derive(Default)]
 pub(crate) struct ConstantPlans {
-    entries: parking_lot::Mutex<HashMap<String, Entry>>,
+    entries: parking_lot::Mutex<HashMap<String, Arc<Entry>>>,
 }
 
 impl ConstantPlans {
-    pub(crate) fn get(&self, sql: &str) -> Option<Entry> {
+    /// Shared, not copied: a hit must cost less than the statement's own work.
+    pub(crate) fn get(&self, sql: &str) -> Option<Arc<Entry>> {
         self.entries.lock().get(sql).cloned()
     }
 
@@ -62,13 +62,13 @@ impl ConstantPlans {
         let schema = logical.schema().clone();
         entries.insert(
             sql.to_string(),
-            Entry {
+            Arc::new(Entry {
                 statement,
                 logical,
                 physical,
                 task,
                 schema,
-            },
+            }),
         );
     }
 

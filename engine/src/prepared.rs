@@ -178,8 +178,8 @@ impl Session {
         if let Some(entry) = self.constant_plans().get(&sql) {
             return Ok(Prepared {
                 sql,
-                query: Some(entry.statement),
-                plan: Some(entry.logical),
+                query: Some(entry.statement.clone()),
+                plan: Some(entry.logical.clone()),
                 columns: None,
                 bound: None,
             });
