@@ -34,6 +34,8 @@ pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> 
             let text = info.format() == FieldFormat::Text;
             let ty = match kind.map(String::as_str) {
                 Some("json") => Type::JSON,
+                // name's text and binary forms are both its bytes, as text's are.
+                Some("name") => Type::NAME,
                 Some("regclass") if text => Type::REGCLASS,
                 Some("regnamespace") if text => Type::REGNAMESPACE,
                 // Simple types with the vectors' oids: pgwire quotes text values of array

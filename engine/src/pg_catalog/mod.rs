@@ -100,6 +100,7 @@ pub(crate) fn install(ctx: &SessionContext, session: SessionInfo) -> Result<()> 
         ctx.register_udf(udf);
     }
     ctx.register_udf(result_types::VectorOut::udf());
+    ctx.register_udf(result_types::NameOut::udf());
     Ok(())
 }
 

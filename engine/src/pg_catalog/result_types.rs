@@ -82,6 +82,9 @@ fn typed_output(expr: &Expr, schema: &str) -> Option<Expr> {
             return call(&format!("pg_{kind}_out"), operand, kind, schema);
         }
     }
+    if names_a_name(expr) {
+        return super::rules::parse_expr(&format!("pg_name_out({expr})"));
+    }
     let column = match expr {
         Expr::Identifier(i) => i,
         Expr::CompoundIdentifier(parts) => parts.last()?,
@@ -103,6 +106,38 @@ fn typed_output(expr: &Expr, schema: &str) -> Option<Expr> {
         return None;
     }
     super::rules::parse_expr(&format!("pg_vector_out({expr}, '{kind}')"))
+}
+
+/// Catalog columns and functions PostgreSQL types `name` (its identifiers' type).
+const NAME_COLUMNS: &[&str] = &[
+    "nspname", "relname", "attname", "typname", "conname", "amname", "opcname", "opfname",
+    "polname", "pubname", "stxname", "rolname", "datname", "proname", "collname", "usename",
+    "extname", "tgname", "lanname", "spcname", "evtname", "cfgname", "oprname",
+];
+const NAME_FUNCTIONS: &[&str] = &[
+    "pg_get_userbyid",
+    "current_schema",
+    "current_database",
+    "pg_encoding_to_char",
+];
+
+/// Whether `expr` is a catalog column or function whose PostgreSQL type is `name`.
+fn names_a_name(expr: &Expr) -> bool {
+    let last =
+        match expr {
+            Expr::Identifier(i) if i.quote_style.is_none() => i,
+            Expr::CompoundIdentifier(parts) => match parts.last() {
+                Some(i) if i.quote_style.is_none() => i,
+                _ => return false,
+            },
+            Expr::Function(f) => {
+                return f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| {
+                    NAME_FUNCTIONS.contains(&i.value.to_ascii_lowercase().as_str())
+                })
+            }
+            _ => return false,
+        };
+    NAME_COLUMNS.contains(&last.value.to_ascii_lowercase().as_str())
 }
 
 /// `x::regclass::text` (or regnamespace): the bare name.
@@ -224,6 +259,40 @@ impl ScalarUDFImpl for RegName {
     }
 }
 
+/// `pg_name_out(text)`: the text, typed `name` for the wire front end.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NameOut {
+    signature: Signature,
+}
+
+impl NameOut {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+    }
+}
+
+impl ScalarUDFImpl for NameOut {
+    fn name(&self) -> &str {
+        "pg_name_out"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(typed_field(self.name(), "name", true))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let value = args.args[0].to_array(args.number_rows)?;
+        let text = datafusion::arrow::compute::cast(&value, &DataType::Utf8)?;
+        Ok(ColumnarValue::Array(text))
+    }
+}
+
 /// `pg_vector_out(list, kind)`: an int2vector / oidvector's text (`1 2`), typed `kind`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct VectorOut {
@@ -303,6 +372,11 @@ mod tests {
         assert!(out.contains("ORDER BY pg_regclass_text((c.oid)"), "{out}");
         let nsp = rewritten("SELECT n::pg_catalog.regnamespace::pg_catalog.text AS nsp FROM s");
         assert!(nsp.contains("pg_regnamespace_text((n)"), "{nsp}");
+        let names = rewritten("SELECT n.nspname AS \"Schema\", relname, x FROM pg_namespace n");
+        assert!(
+            names.contains("pg_name_out(n.nspname) AS \"Schema\", pg_name_out(relname), x"),
+            "{names}"
+        );
         let literal = rewritten("SELECT 'orders'::regclass");
         assert_eq!(literal, "SELECT 'orders'::REGCLASS");
     }
