@@ -27,6 +27,7 @@ mod constraints;
 mod empty;
 mod extract;
 mod from_functions;
+#[macro_use]
 mod functions;
 mod in_subqueries;
 mod order_subqueries;

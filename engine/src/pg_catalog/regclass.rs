@@ -141,15 +141,7 @@ impl RegclassLookup {
 }
 
 impl ScalarUDFImpl for RegclassLookup {
-    fn name(&self) -> &str {
-        "pg_regclass_lookup"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int32)
-    }
+    udf_head!("pg_regclass_lookup", Int32);
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let names = super::functions::to_strings(&args.args[0], rows)?;

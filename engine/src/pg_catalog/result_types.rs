@@ -221,15 +221,7 @@ fn typed_field(name: &str, kind: &str, typed: bool) -> FieldRef {
 }
 
 impl ScalarUDFImpl for RegName {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!(self_name, Utf8);
     fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
         Ok(typed_field(self.name, self.kind, self.typed))
     }
@@ -274,15 +266,7 @@ impl NameOut {
 }
 
 impl ScalarUDFImpl for NameOut {
-    fn name(&self) -> &str {
-        "pg_name_out"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("pg_name_out", Utf8);
     fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
         Ok(typed_field(self.name(), "name", true))
     }
@@ -308,15 +292,7 @@ impl VectorOut {
 }
 
 impl ScalarUDFImpl for VectorOut {
-    fn name(&self) -> &str {
-        "pg_vector_out"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
+    udf_head!("pg_vector_out", Utf8);
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let kind = match args.scalar_arguments.get(1) {
             Some(Some(datafusion::common::ScalarValue::Utf8(Some(k)))) => k.clone(),
