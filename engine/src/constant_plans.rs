@@ -14,6 +14,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchemaRef;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::sql::parser::Statement as DFStatement;
 
@@ -83,7 +84,10 @@ impl ConstantPlans {
 
 impl Entry {
     pub(crate) fn run(&self) -> Result<Output> {
-        let rows = execute_stream(self.physical.clone(), self.task.clone())?;
+        // A fresh copy of the nodes for every run, as DataFusion requires to run a plan
+        // again: executing registers metrics in the node, which would grow without end.
+        let plan = reset_plan_states(self.physical.clone())?;
+        let rows = execute_stream(plan, self.task.clone())?;
         Ok(Output::Rows(crate::type_marks::restore(rows, &self.schema)))
     }
 }
@@ -190,6 +194,16 @@ mod tests {
                 .to_string();
             assert!(text.contains("| 3     | a |"), "{text}");
         }
+        // Runs do not accumulate state in the cached plan.
+        let metrics = || {
+            let entry = session.constant_plans().get("SELECT 1").unwrap();
+            entry.physical.metrics().map(|m| m.iter().count())
+        };
+        let before = metrics();
+        for _ in 0..5 {
+            session.execute_one("SELECT 1").await.unwrap();
+        }
+        assert_eq!(metrics(), before);
         for sql in [
             "SELECT now()",
             "SELECT random()",
