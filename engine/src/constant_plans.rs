@@ -16,7 +16,6 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
-use datafusion::sql::parser::Statement as DFStatement;
 
 use crate::{Output, Result};
 
@@ -24,8 +23,7 @@ use crate::{Output, Result};
 const CAPACITY: usize = 64;
 
 pub(crate) struct Entry {
-    /// The statement and its plan, for a Parse of the same text (extended protocol).
-    pub(crate) statement: DFStatement,
+    /// The plan before optimization, for a Parse of the same text (extended protocol).
     pub(crate) logical: LogicalPlan,
     physical: Arc<dyn ExecutionPlan>,
     task: Arc<TaskContext>,
@@ -52,7 +50,7 @@ impl ConstantPlans {
     pub(crate) fn insert(
         &self,
         sql: &str,
-        (statement, logical): (DFStatement, LogicalPlan),
+        logical: LogicalPlan,
         physical: Arc<dyn ExecutionPlan>,
         task: Arc<TaskContext>,
     ) {
@@ -64,7 +62,6 @@ impl ConstantPlans {
         entries.insert(
             sql.to_string(),
             Arc::new(Entry {
-                statement,
                 logical,
                 physical,
                 task,
@@ -75,10 +72,7 @@ impl ConstantPlans {
 
     /// Forgets every plan; called before any statement that may change settings.
     pub(crate) fn clear(&self) {
-        let mut entries = self.entries.lock();
-        if !entries.is_empty() {
-            entries.clear();
-        }
+        self.entries.lock().clear();
     }
 }
 
@@ -100,9 +94,8 @@ pub(crate) fn may_change_settings(first_word: &str, sql: &str) -> bool {
 
 /// Whether `plan` (before optimization) reads no table and calls only immutable functions.
 pub(crate) fn is_constant(plan: &LogicalPlan) -> bool {
-    let mut constant = true;
-    let _ = plan.apply(|node| {
-        let node_ok = matches!(
+    let varies = plan.exists(|node| {
+        let kept = matches!(
             node,
             LogicalPlan::Projection(_)
                 | LogicalPlan::EmptyRelation(_)
@@ -112,30 +105,21 @@ pub(crate) fn is_constant(plan: &LogicalPlan) -> bool {
                 | LogicalPlan::SubqueryAlias(_)
                 | LogicalPlan::Union(_)
         );
-        let exprs_ok = node_ok
-            && node
-                .apply_expressions(|e| {
-                    e.apply(|e| {
-                        if constant_expr(e) {
-                            Ok(TreeNodeRecursion::Continue)
-                        } else {
-                            Ok(TreeNodeRecursion::Stop)
-                        }
-                    })
-                    .map(|r| match r {
-                        TreeNodeRecursion::Stop => TreeNodeRecursion::Stop,
-                        _ => TreeNodeRecursion::Continue,
-                    })
-                })
-                .is_ok_and(|r| r != TreeNodeRecursion::Stop);
-        if exprs_ok {
-            Ok(TreeNodeRecursion::Continue)
-        } else {
-            constant = false;
-            Ok(TreeNodeRecursion::Stop)
+        if !kept {
+            return Ok(true);
         }
+        let mut varies = false;
+        node.apply_expressions(|e| {
+            varies = e.exists(|e| Ok(!constant_expr(e)))?;
+            Ok(if varies {
+                TreeNodeRecursion::Stop
+            } else {
+                TreeNodeRecursion::Continue
+            })
+        })?;
+        Ok(varies)
     });
-    constant
+    varies.is_ok_and(|v| !v)
 }
 
 fn constant_expr(e: &Expr) -> bool {

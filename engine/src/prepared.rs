@@ -175,16 +175,16 @@ impl Session {
                 bound: None,
             });
         }
+        let statement = self.parse(&sql)?;
         if let Some(entry) = self.constant_plans().get(&sql) {
             return Ok(Prepared {
                 sql,
-                query: Some(entry.statement.clone()),
+                query: Some(statement),
                 plan: Some(entry.logical.clone()),
                 columns: None,
                 bound: None,
             });
         }
-        let statement = self.parse(&sql)?;
         if let Some(name) = crate::session::shown_setting(&statement) {
             // PostgreSQL settings are answered by the session, not planned by DataFusion.
             let schema = datafusion::arrow::datatypes::Schema::new(vec![
@@ -279,7 +279,7 @@ impl Session {
         let run = async {
             let plan = self.plan(statement.clone()).await?;
             if let Some(sql) = cache_as.filter(|_| crate::constant_plans::is_constant(&plan)) {
-                return self.run_constant(sql, statement.clone(), plan).await;
+                return self.run_constant(sql, plan).await;
             }
             let plan = match params {
                 Some(params) => plan.with_param_values(params)?,

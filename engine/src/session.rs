@@ -427,12 +427,9 @@ impl Session {
                     .into(),
             ));
         }
-        let parsed = sql.map(|_| statement.clone());
         let plan = self.plan(statement).await?;
-        if let (Some(sql), Some(parsed)) = (sql, parsed) {
-            if crate::constant_plans::is_constant(&plan) {
-                return Ok(Output::Rows(self.run_constant(sql, parsed, plan).await?));
-            }
+        if let Some(sql) = sql.filter(|_| crate::constant_plans::is_constant(&plan)) {
+            return Ok(Output::Rows(self.run_constant(sql, plan).await?));
         }
         self.run_plan(plan).await
     }
@@ -441,7 +438,6 @@ impl Session {
     pub(crate) async fn run_constant(
         &self,
         sql: &str,
-        statement: DFStatement,
         plan: LogicalPlan,
     ) -> Result<datafusion::execution::SendableRecordBatchStream> {
         let df = self.ctx.execute_logical_plan(plan.clone()).await?;
@@ -450,7 +446,7 @@ impl Session {
         let planned = plan.schema().clone();
         if crate::constant_plans::reruns_safely(physical.as_ref()) {
             self.constant_plans
-                .insert(sql, (statement, plan), physical.clone(), task.clone());
+                .insert(sql, plan, physical.clone(), task.clone());
         }
         let rows = datafusion::physical_plan::execute_stream(physical, task)?;
         Ok(crate::type_marks::restore(rows, &planned))
