@@ -9,6 +9,7 @@ mod database;
 mod ddl;
 pub mod demo;
 mod dml;
+mod dynamic_filters;
 mod error;
 mod extensions;
 mod integers;

@@ -79,6 +79,7 @@ impl Session {
                     .collect(),
             )
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
+            .with_physical_optimizer_rule(Arc::new(crate::dynamic_filters::DynamicFilterScans))
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.
         let ctx = SessionContext::new_with_state(state).enable_url_table();

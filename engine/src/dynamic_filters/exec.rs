@@ -1,0 +1,158 @@
+//! The plan node that applies dynamic filters on a scan's output, or passes batches through.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, BooleanArray};
+use datafusion::arrow::compute::{and, filter_record_batch};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
+};
+use futures::StreamExt;
+
+use super::selective::WhileSelective;
+
+/// Unlike a `FilterExec`, a batch that every filter lets through (all of them once they
+/// stepped aside) is passed on as it is, not copied into a new one: the node then costs
+/// nothing.
+#[derive(Debug)]
+pub(super) struct DynamicFilterExec {
+    input: Arc<dyn ExecutionPlan>,
+    filters: Vec<Arc<WhileSelective>>,
+    /// The same expressions, for `apply_expressions`.
+    exprs: Vec<Arc<dyn PhysicalExpr>>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl DynamicFilterExec {
+    pub(super) fn new(input: Arc<dyn ExecutionPlan>, filters: Vec<Arc<WhileSelective>>) -> Self {
+        let exprs = filters
+            .iter()
+            .map(|f| Arc::clone(f) as Arc<dyn PhysicalExpr>)
+            .collect();
+        Self {
+            input,
+            filters,
+            exprs,
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl DisplayAs for DynamicFilterExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "DynamicFilterExec: ")?;
+        for (i, filter) in self.filters.iter().enumerate() {
+            if i > 0 {
+                write!(f, " AND ")?;
+            }
+            write!(f, "{filter}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for DynamicFilterExec {
+    fn name(&self) -> &str {
+        "DynamicFilterExec"
+    }
+
+    /// The input's: dropping rows keeps partitioning, order and equivalences.
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        for expr in &self.exprs {
+            if f(expr)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let filters = self
+            .filters
+            .iter()
+            .map(|f| Arc::new(WhileSelective::new(Arc::clone(f.filter()))))
+            .collect();
+        Ok(Arc::new(Self::new(children.swap_remove(0), filters)))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.input.execute(partition, context)?;
+        let schema = input.schema();
+        let filters = self.filters.clone();
+        let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let stream = input.filter_map(move |batch| {
+            let out = batch.and_then(|batch| {
+                let _timer = metrics.elapsed_compute().timer();
+                apply(&filters, batch)
+            });
+            if let Ok(Some(batch)) = &out {
+                metrics.record_output(batch.num_rows());
+            }
+            futures::future::ready(out.transpose())
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+}
+
+/// `batch` with the rows every filter keeps; `None` when that is none of them.
+fn apply(filters: &[Arc<WhileSelective>], batch: RecordBatch) -> Result<Option<RecordBatch>> {
+    let mut mask: Option<BooleanArray> = None;
+    for filter in filters.iter().filter(|f| !f.is_off()) {
+        let rows = match filter.evaluate(&batch)? {
+            ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))) => continue,
+            ColumnarValue::Scalar(_) => return Ok(None),
+            ColumnarValue::Array(rows) => rows,
+        };
+        let rows = rows.as_boolean();
+        if rows.true_count() == rows.len() {
+            continue;
+        }
+        mask = Some(match mask {
+            Some(m) => and(&m, rows)?,
+            None => rows.clone(),
+        });
+    }
+    let Some(mask) = mask else {
+        return Ok(Some(batch));
+    };
+    if mask.true_count() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(filter_record_batch(&batch, &mask)?))
+}
