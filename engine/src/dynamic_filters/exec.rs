@@ -95,11 +95,7 @@ impl ExecutionPlan for DynamicFilterExec {
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let filters = self
-            .filters
-            .iter()
-            .map(|f| Arc::new(WhileSelective::new(Arc::clone(f.filter()))))
-            .collect();
+        let filters = self.filters.iter().map(|f| Arc::new(f.fresh())).collect();
         Ok(Arc::new(Self::new(children.swap_remove(0), filters)))
     }
 

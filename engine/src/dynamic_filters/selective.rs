@@ -28,22 +28,29 @@ pub(super) struct WhileSelective {
     seen: AtomicUsize,
     kept: AtomicUsize,
     inspected: AtomicBool,
+    /// Whether rows it drops skip a join or aggregate, not just a repartition.
+    skips_work: bool,
+    /// A hash-table lookup: kept only if it drops 99 rows in 100.
+    strict: AtomicBool,
     off: AtomicBool,
 }
 
 impl WhileSelective {
-    pub(super) fn new(filter: Arc<dyn PhysicalExpr>) -> Self {
+    pub(super) fn new(filter: Arc<dyn PhysicalExpr>, skips_work: bool) -> Self {
         Self {
             filter,
+            skips_work,
             seen: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             inspected: AtomicBool::new(false),
+            strict: AtomicBool::new(false),
             off: AtomicBool::new(false),
         }
     }
 
-    pub(super) fn filter(&self) -> &Arc<dyn PhysicalExpr> {
-        &self.filter
+    /// The same filter, not yet judged.
+    pub(super) fn fresh(&self) -> Self {
+        Self::new(Arc::clone(&self.filter), self.skips_work)
     }
 
     /// Stepped aside for good: every row passes.
@@ -60,7 +67,12 @@ impl WhileSelective {
     fn judge(&self, rows: usize, kept: usize) {
         let seen = self.seen.fetch_add(rows, Ordering::Relaxed) + rows;
         let kept = self.kept.fetch_add(kept, Ordering::Relaxed) + kept;
-        if seen >= SAMPLE_ROWS && kept * 2 > seen {
+        let limit = if self.strict.load(Ordering::Relaxed) {
+            seen / 100
+        } else {
+            seen / 2
+        };
+        if seen >= SAMPLE_ROWS && kept > limit {
             self.off.store(true, Ordering::Relaxed);
         }
     }
@@ -89,7 +101,12 @@ impl PhysicalExpr for WhileSelective {
             return Ok(result);
         }
         if !self.inspected.swap(true, Ordering::Relaxed) && self.looks_up_hash_table()? {
-            self.off.store(true, Ordering::Relaxed);
+            // A lookup per row costs what the join's probe does: worth it only if the rows
+            // it drops skip more than a repartition, and nearly all rows are dropped.
+            self.strict.store(true, Ordering::Relaxed);
+            if !self.skips_work {
+                self.off.store(true, Ordering::Relaxed);
+            }
         }
         match &result {
             ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))) => {}
@@ -108,7 +125,10 @@ impl PhysicalExpr for WhileSelective {
         self: Arc<Self>,
         mut children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        Ok(Arc::new(Self::new(children.swap_remove(0))))
+        Ok(Arc::new(Self::new(
+            children.swap_remove(0),
+            self.skips_work,
+        )))
     }
 
     fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -159,7 +179,10 @@ mod tests {
         let schema = batch(0).schema();
         let k = col("k", &schema).unwrap();
         let rem = Arc::new(BinaryExpr::new(k, Operator::Modulo, lit(100i64)));
-        WhileSelective::new(Arc::new(BinaryExpr::new(rem, Operator::Lt, lit(percent))))
+        WhileSelective::new(
+            Arc::new(BinaryExpr::new(rem, Operator::Lt, lit(percent))),
+            true,
+        )
     }
 
     fn kept(filter: &WhileSelective, from: i64) -> usize {
@@ -197,7 +220,7 @@ mod tests {
     #[test]
     fn rows_before_the_join_built_its_filter_do_not_count() {
         // A dynamic filter is `true` until its join has built its hash table.
-        let filter = WhileSelective::new(lit(true));
+        let filter = WhileSelective::new(lit(true), true);
         for _ in 0..2 * SAMPLE_ROWS / 8192 {
             filter.evaluate(&batch(0)).unwrap();
         }

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""A/B of two Abacus builds on TPC-H: is a change worth keeping?
+
+Starts `abacus serve` on 127.0.0.1 for each binary (twice each, A B A B, so a drift of the
+machine shows as a difference between the two copies of one binary), runs every query once
+to warm up and then `--runs` times with the servers interleaved, and prints the medians and
+each server's ratio to the first. Row counts must agree. Tables are the ones `benches/tpch.py`
+loaded (its `sf<N>/abacus-db`).
+
+    python3 benches/tpch_ab.py --db ~/.cache/abacus/tpch/sf1/abacus-db OLD_BIN NEW_BIN
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import time
+
+import psycopg
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def serve(binary, db, threads):
+    proc = subprocess.Popen([binary, "--data", db, "--threads", str(threads), "serve",
+                             "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    port = proc.stdout.readline().strip().rsplit(":", 1)[1]
+    conn = psycopg.connect(host="127.0.0.1", port=port, dbname="abacus", user="bench", autocommit=True)
+    return proc, conn
+
+
+def run(conn, sql):
+    start = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(sql, prepare=False)
+        rows = cur.fetchall()
+    return time.perf_counter() - start, len(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", help="the binary before the change")
+    ap.add_argument("b", help="the binary after it")
+    ap.add_argument("--db", required=True, help="an Abacus data directory holding the TPC-H tables")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--queries", help="subset, e.g. 1,17,18")
+    args = ap.parse_args()
+    names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
+        else [f"q{i}" for i in range(1, 23)]
+    labels = ["A", "B", "A'", "B'"]
+    servers = [serve(b, args.db, args.threads) for b in (args.a, args.b, args.a, args.b)]
+    try:
+        totals = [0.0] * 4
+        print("| query | " + " | ".join(f"{l} s" for l in labels) + " | B/A | A'/A | B'/A |")
+        print("|---" * 8 + "|")
+        for name in names:
+            sql = open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
+            counts = {run(conn, sql)[1] for _, conn in servers}
+            if len(counts) != 1:
+                raise SystemExit(f"{name}: the servers returned different row counts {counts}")
+            times = [[] for _ in servers]
+            for _ in range(args.runs):
+                for i, (_, conn) in enumerate(servers):
+                    times[i].append(run(conn, sql)[0])
+            med = [statistics.median(t) for t in times]
+            totals = [t + m for t, m in zip(totals, med)]
+            print(f"| {name} | " + " | ".join(f"{m:.3f}" for m in med) + " | "
+                  + " | ".join(f"{m / med[0]:.2f}" for m in med[1:]) + " |", flush=True)
+        print("| **total** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " | "
+              + " | ".join(f"**{t / totals[0]:.2f}**" for t in totals[1:]) + " |")
+    finally:
+        for proc, conn in servers:
+            conn.close()
+            proc.terminate()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
