@@ -19,8 +19,9 @@ use datafusion::physical_plan::joins::HashTableLookupExpr;
 /// Rows a filter is judged on (across the scan's partitions): eight default batches.
 const SAMPLE_ROWS: usize = 8 * 8192;
 
-/// `filter`, until it shows to be a hash-table lookup or its first `SAMPLE_ROWS` rows show it
-/// keeps more than half of them; from then on, true. Rows seen before the join has built its
+/// `filter`, until its first `SAMPLE_ROWS` rows show it keeps more than half of them (more
+/// than 1 in 100 for a hash-table lookup), or it shows to be a lookup whose dropped rows would
+/// skip no join or aggregate; from then on, true. Rows seen before the join has built its
 /// filter (which is `true` until then) do not count.
 #[derive(Debug)]
 pub(super) struct WhileSelective {
