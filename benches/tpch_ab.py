@@ -12,28 +12,8 @@ loaded (its `sf<N>/abacus-db`).
 import argparse
 import os
 import statistics
-import subprocess
-import time
 
-import psycopg
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def serve(binary, db, threads):
-    proc = subprocess.Popen([binary, "--data", db, "--threads", str(threads), "serve",
-                             "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
-    port = proc.stdout.readline().strip().rsplit(":", 1)[1]
-    conn = psycopg.connect(host="127.0.0.1", port=port, dbname="abacus", user="bench", autocommit=True)
-    return proc, conn
-
-
-def run(conn, sql):
-    start = time.perf_counter()
-    with conn.cursor() as cur:
-        cur.execute(sql, prepare=False)
-        rows = cur.fetchall()
-    return time.perf_counter() - start, len(rows)
+from tpch import HERE, QUERIES, AbacusServe
 
 
 def main():
@@ -46,22 +26,22 @@ def main():
     ap.add_argument("--queries", help="subset, e.g. 1,17,18")
     args = ap.parse_args()
     names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
-        else [f"q{i}" for i in range(1, 23)]
+        else QUERIES
     labels = ["A", "B", "A'", "B'"]
-    servers = [serve(b, args.db, args.threads) for b in (args.a, args.b, args.a, args.b)]
+    servers = [AbacusServe(b, args.db, args.threads) for b in (args.a, args.b, args.a, args.b)]
     try:
         totals = [0.0] * 4
         print("| query | " + " | ".join(f"{l} s" for l in labels) + " | B/A | A'/A | B'/A |")
         print("|---" * 8 + "|")
         for name in names:
             sql = open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
-            counts = {run(conn, sql)[1] for _, conn in servers}
+            counts = {server.run(name, sql)["rows"] for server in servers}
             if len(counts) != 1:
                 raise SystemExit(f"{name}: the servers returned different row counts {counts}")
             times = [[] for _ in servers]
             for _ in range(args.runs):
-                for i, (_, conn) in enumerate(servers):
-                    times[i].append(run(conn, sql)[0])
+                for i, server in enumerate(servers):
+                    times[i].append(server.run(name, sql)["seconds"])
             med = [statistics.median(t) for t in times]
             totals = [t + m for t, m in zip(totals, med)]
             print(f"| {name} | " + " | ".join(f"{m:.3f}" for m in med) + " | "
@@ -69,10 +49,8 @@ def main():
         print("| **total** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " | "
               + " | ".join(f"**{t / totals[0]:.2f}**" for t in totals[1:]) + " |")
     finally:
-        for proc, conn in servers:
-            conn.close()
-            proc.terminate()
-            proc.wait()
+        for server in servers:
+            server.close()
 
 
 if __name__ == "__main__":

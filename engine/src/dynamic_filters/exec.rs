@@ -28,21 +28,14 @@ use super::selective::WhileSelective;
 pub(super) struct DynamicFilterExec {
     input: Arc<dyn ExecutionPlan>,
     filters: Vec<Arc<WhileSelective>>,
-    /// The same expressions, for `apply_expressions`.
-    exprs: Vec<Arc<dyn PhysicalExpr>>,
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl DynamicFilterExec {
     pub(super) fn new(input: Arc<dyn ExecutionPlan>, filters: Vec<Arc<WhileSelective>>) -> Self {
-        let exprs = filters
-            .iter()
-            .map(|f| Arc::clone(f) as Arc<dyn PhysicalExpr>)
-            .collect();
         Self {
             input,
             filters,
-            exprs,
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
@@ -83,8 +76,8 @@ impl ExecutionPlan for DynamicFilterExec {
         &self,
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        for expr in &self.exprs {
-            if f(expr)? == TreeNodeRecursion::Stop {
+        for filter in &self.filters {
+            if f(&(Arc::clone(filter) as Arc<dyn PhysicalExpr>))? == TreeNodeRecursion::Stop {
                 return Ok(TreeNodeRecursion::Stop);
             }
         }

@@ -110,7 +110,6 @@ impl PhysicalExpr for WhileSelective {
             }
         }
         match &result {
-            ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))) => {}
             ColumnarValue::Scalar(_) => self.judge(batch.num_rows(), 0),
             // true_count skips nulls, which a filter drops too.
             ColumnarValue::Array(mask) => self.judge(mask.len(), mask.as_boolean().true_count()),
