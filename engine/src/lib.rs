@@ -24,6 +24,7 @@ mod provider;
 mod scan_stats;
 mod session;
 mod settings;
+mod shared_subplans;
 mod split;
 mod type_marks;
 mod users;

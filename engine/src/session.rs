@@ -10,7 +10,6 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
-use deltalake::delta_datafusion::planner::DeltaPlanner;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
@@ -72,14 +71,16 @@ impl Session {
             .with_runtime_env(runtime)
             .with_default_features()
             // Delta's writes plan custom nodes (metrics, CDC) that only its planner knows.
-            .with_query_planner(DeltaPlanner::new())
+            .with_query_planner(Arc::new(crate::shared_subplans::AbacusPlanner))
             .with_optimizer_rules(
                 std::iter::once(Arc::new(crate::integers::CheckedConstants) as _)
                     .chain(datafusion::optimizer::Optimizer::new().rules)
+                    .chain([Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _])
                     .collect(),
             )
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
             .with_physical_optimizer_rule(Arc::new(crate::dynamic_filters::DynamicFilterScans))
+            .with_physical_optimizer_rule(Arc::new(crate::shared_subplans::ShareSubplans))
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.
         let ctx = SessionContext::new_with_state(state).enable_url_table();
