@@ -20,7 +20,7 @@ use datafusion::physical_plan::joins::HashTableLookupExpr;
 const SAMPLE_ROWS: usize = 8 * 8192;
 
 /// `filter`, until its first `SAMPLE_ROWS` rows show it keeps more than half of them (more
-/// than 1 in 100 for a hash-table lookup), or it shows to be a lookup whose dropped rows would
+/// than 1 in 10 for a hash-table lookup), or it shows to be a lookup whose dropped rows would
 /// skip no join or aggregate; from then on, true. Rows seen before the join has built its
 /// filter (which is `true` until then) do not count.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub(super) struct WhileSelective {
     inspected: AtomicBool,
     /// Whether rows it drops skip a join or aggregate, not just a repartition.
     skips_work: bool,
-    /// A hash-table lookup: kept only if it drops 99 rows in 100.
+    /// A hash-table lookup: kept only if it drops 9 rows in 10.
     strict: AtomicBool,
     off: AtomicBool,
 }
@@ -69,7 +69,7 @@ impl WhileSelective {
         let seen = self.seen.fetch_add(rows, Ordering::Relaxed) + rows;
         let kept = self.kept.fetch_add(kept, Ordering::Relaxed) + kept;
         let limit = if self.strict.load(Ordering::Relaxed) {
-            seen / 100
+            seen / 10
         } else {
             seen / 2
         };
