@@ -8,6 +8,9 @@ each server's ratio to the first. Row counts must agree. Tables are the ones `be
 loaded (its `sf<N>/abacus-db`).
 
     python3 benches/tpch_ab.py --db ~/.cache/abacus/tpch/sf1/abacus-db OLD_BIN NEW_BIN
+
+A setting is compared the same way: one binary twice, `--setup-b` run on B's connections
+(`--setup-b "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 4000000"`).
 """
 import argparse
 import os
@@ -24,12 +27,16 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", help="subset, e.g. 1,17,18")
+    ap.add_argument("--setup-b", help="SQL run once on each B server's connection (SET …; SET …)")
     args = ap.parse_args()
     names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
         else QUERIES
     labels = ["A", "B", "A'", "B'"]
     servers = [AbacusServe(b, args.db, args.threads) for b in (args.a, args.b, args.a, args.b)]
     try:
+        for server in servers[1::2]:
+            for statement in filter(str.strip, (args.setup_b or "").split(";")):
+                server.conn.execute(statement)
         totals = [0.0] * 4
         print("| query | " + " | ".join(f"{l} s" for l in labels) + " | B/A | A'/A | B'/A |")
         print("|---" * 8 + "|")

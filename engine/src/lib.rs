@@ -13,6 +13,7 @@ mod dynamic_filters;
 mod error;
 mod extensions;
 mod integers;
+mod join_modes;
 mod limits;
 mod load_error;
 mod names;

@@ -66,6 +66,7 @@ impl Session {
         if let Some(n) = config.batch_size {
             session_config = session_config.with_batch_size(n.max(1));
         }
+        crate::join_modes::broadcast_larger_build_sides(&mut session_config);
         let state = SessionStateBuilder::new()
             .with_config(session_config)
             .with_runtime_env(runtime)

