@@ -7,6 +7,7 @@ mod copy_stdio;
 mod cursors;
 mod database;
 mod ddl;
+mod decimals;
 pub mod demo;
 mod dml;
 mod dynamic_filters;

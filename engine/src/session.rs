@@ -80,6 +80,7 @@ impl Session {
                     .collect(),
             )
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
+            .with_physical_optimizer_rule(Arc::new(crate::decimals::DecimalArithmetic))
             .with_physical_optimizer_rule(Arc::new(crate::dynamic_filters::DynamicFilterScans))
             .with_physical_optimizer_rule(Arc::new(crate::shared_subplans::ShareSubplans))
             .build();
