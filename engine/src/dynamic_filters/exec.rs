@@ -101,6 +101,16 @@ impl ExecutionPlan for DynamicFilterExec {
         let schema = input.schema();
         let filters = self.filters.clone();
         let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let waiting = self.filters.clone();
+        let input = input.then(move |batch| {
+            let filters = waiting.clone();
+            async move {
+                for filter in &filters {
+                    filter.ready().await;
+                }
+                batch
+            }
+        });
         let stream = input.filter_map(move |batch| {
             let out = batch.and_then(|batch| {
                 let _timer = metrics.elapsed_compute().timer();

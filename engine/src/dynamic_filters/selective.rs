@@ -12,6 +12,7 @@ use datafusion::common::tree_node::TreeNode;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
+use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 use datafusion::physical_plan::joins::HashTableLookupExpr;
@@ -31,6 +32,9 @@ pub(super) struct WhileSelective {
     inspected: AtomicBool,
     /// Whether rows it drops skip a join or aggregate, not just a repartition.
     skips_work: bool,
+    /// Made by a hash join: complete once the join has built its table, which does not
+    /// depend on this scan (a TopK's or an aggregate's filter does, and is never waited for).
+    waits: bool,
     /// A hash-table lookup: kept only if it drops 9 rows in 10.
     strict: AtomicBool,
     off: AtomicBool,
@@ -41,6 +45,7 @@ impl WhileSelective {
         Self {
             filter,
             skips_work,
+            waits: false,
             seen: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             inspected: AtomicBool::new(false),
@@ -49,9 +54,30 @@ impl WhileSelective {
         }
     }
 
+    /// Its first rows wait until the join has built the filter. A scan can start before the
+    /// join does (a `CollectLeft` join's build side is read as soon as the plan starts), and
+    /// rows it lets through unfiltered then fill hash tables above it (TPC-H q7).
+    pub(super) fn waiting_for_its_join(mut self) -> Self {
+        self.waits = true;
+        self
+    }
+
+    /// Returns once the filter is complete, if it waits for its join.
+    pub(super) async fn ready(&self) {
+        if !self.waits {
+            return;
+        }
+        if let Some(dynamic) = self.filter.downcast_ref::<DynamicFilterPhysicalExpr>() {
+            dynamic.wait_complete().await;
+        }
+    }
+
     /// The same filter, not yet judged.
     pub(super) fn fresh(&self) -> Self {
-        Self::new(Arc::clone(&self.filter), self.skips_work)
+        Self {
+            waits: self.waits,
+            ..Self::new(Arc::clone(&self.filter), self.skips_work)
+        }
     }
 
     /// Stepped aside for good: every row passes.
@@ -125,10 +151,10 @@ impl PhysicalExpr for WhileSelective {
         self: Arc<Self>,
         mut children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        Ok(Arc::new(Self::new(
-            children.swap_remove(0),
-            self.skips_work,
-        )))
+        Ok(Arc::new(Self {
+            waits: self.waits,
+            ..Self::new(children.swap_remove(0), self.skips_work)
+        }))
     }
 
     fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
