@@ -26,9 +26,6 @@ use datafusion::logical_expr::{ColumnarValue, Operator};
 use datafusion::physical_expr::expressions::BinaryExpr;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
-use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::ExecutionPlan;
 
 /// Puts `UncheckedWhenSafe` in place of decimal `+ - *` in projections, filters and the
@@ -43,84 +40,11 @@ impl PhysicalOptimizerRule for DecimalArithmetic {
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
-                let schema = projection.input().schema();
-                let mut changed = false;
-                let exprs = projection
-                    .expr()
-                    .iter()
-                    .map(|p| {
-                        let e = rewrite(Arc::clone(&p.expr), &schema)?;
-                        changed |= e.transformed;
-                        Ok(ProjectionExpr {
-                            expr: e.data,
-                            alias: p.alias.clone(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !changed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = ProjectionExec::try_new_with_schema_metadata(
-                    exprs,
-                    Arc::clone(projection.input()),
-                    &projection.schema(),
-                )?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
+            let node = crate::row_exprs::in_projections_and_filters(node, &rewrite)?;
+            if node.transformed {
+                return Ok(node);
             }
-            if let Some(filter) = node.downcast_ref::<FilterExec>() {
-                let predicate = rewrite(Arc::clone(filter.predicate()), &filter.input().schema())?;
-                if !predicate.transformed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = FilterExecBuilder::from(filter)
-                    .with_predicate(predicate.data)
-                    .build()?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            if let Some(aggregate) = node.downcast_ref::<AggregateExec>() {
-                // Final modes merge states; their arguments are not evaluated.
-                if !matches!(
-                    aggregate.mode(),
-                    AggregateMode::Partial
-                        | AggregateMode::Single
-                        | AggregateMode::SinglePartitioned
-                ) {
-                    return Ok(Transformed::no(node));
-                }
-                let schema = aggregate.input().schema();
-                let mut changed = false;
-                let exprs = aggregate
-                    .aggr_expr()
-                    .iter()
-                    .map(|a| {
-                        let mut this = false;
-                        let args = a
-                            .expressions()
-                            .into_iter()
-                            .map(|e| {
-                                let e = rewrite(e, &schema)?;
-                                this |= e.transformed;
-                                Ok(e.data)
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                        let order = a.order_bys().iter().map(|s| Arc::clone(&s.expr)).collect();
-                        Ok(match a.with_new_expressions(args, order) {
-                            Some(rebuilt) if this => {
-                                changed = true;
-                                Arc::new(rebuilt)
-                            }
-                            _ => Arc::clone(a),
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !changed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = aggregate.with_new_aggr_exprs(exprs);
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            Ok(Transformed::no(node))
+            crate::row_exprs::in_aggregate_arguments(node.data, &rewrite)
         })
         .map(|t| t.data)
     }
@@ -488,13 +412,7 @@ mod tests {
             .unwrap();
         let sql = "SELECT CAST(sum(price * (1 - discount)) AS VARCHAR) FROM items \
                    WHERE price - discount > 1";
-        let crate::Output::Rows(rows) = session.execute_one(sql).await.unwrap() else {
-            panic!("rows expected");
-        };
-        let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        let text = crate::test_util::query_text(&session, sql).await;
         let want: i128 = (0..100_000i128)
             .filter(|v| v - v % 10 > 1)
             .map(|v| v * (1 - v % 10))

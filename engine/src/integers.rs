@@ -16,8 +16,6 @@ use datafusion::logical_expr::{BinaryExpr, Case, Expr, LogicalPlan, Operator, Un
 use datafusion::physical_expr::expressions::BinaryExpr as PhysicalBinary;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
-use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::ExecutionPlan;
 
 /// Retypes integer literals in the select lists of `plan` as int4 when they fit, as
@@ -187,44 +185,8 @@ impl PhysicalOptimizerRule for CheckedIntegerArithmetic {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
-                let mut changed = false;
-                let exprs = projection
-                    .expr()
-                    .iter()
-                    .map(|p| {
-                        let e = checked(p.expr.clone(), &projection.input().schema())?;
-                        changed |= e.transformed;
-                        Ok(ProjectionExpr {
-                            expr: e.data,
-                            alias: p.alias.clone(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !changed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = ProjectionExec::try_new_with_schema_metadata(
-                    exprs,
-                    projection.input().clone(),
-                    &projection.schema(),
-                )?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            if let Some(filter) = node.downcast_ref::<FilterExec>() {
-                let predicate = checked(filter.predicate().clone(), &filter.input().schema())?;
-                if !predicate.transformed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = FilterExecBuilder::from(filter)
-                    .with_predicate(predicate.data)
-                    .build()?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            Ok(Transformed::no(node))
-        })
-        .map(|t| t.data)
+        plan.transform_up(|node| crate::row_exprs::in_projections_and_filters(node, &checked))
+            .map(|t| t.data)
     }
 
     fn name(&self) -> &str {

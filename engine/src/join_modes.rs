@@ -34,18 +34,9 @@ mod tests {
             session.execute_one(sql).await.unwrap();
         }
         let sql = "SELECT g, count(*) FROM facts JOIN dims ON facts.k = dims.k GROUP BY g";
-        let text = |sql: String| {
-            let session = &session;
-            async move {
-                let crate::Output::Rows(rows) = session.execute_one(&sql).await.unwrap() else {
-                    panic!("rows expected from {sql}");
-                };
-                let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                    .unwrap()
-                    .to_string()
-            }
-        };
+        let session = &session;
+        let text =
+            move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
         let plan = text(format!("EXPLAIN {sql}")).await;
         assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
         assert!(!plan.contains("partitioning=Hash([k@"), "{plan}");

@@ -23,11 +23,14 @@ mod param_casts;
 mod pg_catalog;
 mod prepared;
 mod provider;
+mod row_exprs;
 mod scan_stats;
 mod session;
 mod settings;
 mod shared_subplans;
 mod split;
+#[cfg(test)]
+mod test_util;
 mod type_marks;
 mod users;
 mod versioned;

@@ -186,15 +186,8 @@ mod tests {
             session.execute_one(sql).await.unwrap();
         }
         let session = &session;
-        let text = move |sql: String| async move {
-            let crate::Output::Rows(rows) = session.execute_one(&sql).await.unwrap() else {
-                panic!("rows expected from {sql}");
-            };
-            let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                .unwrap()
-                .to_string()
-        };
+        let text =
+            move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
         let explain = |sql: &str| text(format!("EXPLAIN ANALYZE {sql}"));
         let sql = "SELECT count(*), sum(big.v) FROM big JOIN few ON big.k = few.k";
         let plan = explain(sql).await;

@@ -151,15 +151,8 @@ mod tests {
             .await
             .unwrap();
         let session = &session;
-        let text = move |sql: String| async move {
-            let crate::Output::Rows(rows) = session.execute_one(&sql).await.unwrap() else {
-                panic!("rows expected from {sql}");
-            };
-            let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                .unwrap()
-                .to_string()
-        };
+        let text =
+            move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
         let scans_run = |plan: &str| {
             plan.lines()
                 .filter(|l| l.contains("DeltaScanExec") && l.contains("output_rows=100.0 K"))

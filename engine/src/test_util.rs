@@ -1,0 +1,12 @@
+//! Helpers for the engine's unit tests.
+
+/// The rows `sql` returns, as an aligned text table (EXPLAIN plans included).
+pub(crate) async fn query_text(session: &crate::Session, sql: &str) -> String {
+    let crate::Output::Rows(rows) = session.execute_one(sql).await.unwrap() else {
+        panic!("rows expected from {sql}");
+    };
+    let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
