@@ -400,8 +400,7 @@ mod tests {
 
     #[tokio::test]
     async fn sql_over_a_table_answers_as_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        let (_dir, db) = crate::test_util::database();
         let session = db.session();
         session
             .execute_one(

@@ -261,8 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_scan_does_not_claim_the_whole_files_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        let (_dir, db) = crate::test_util::database();
         let session = db.session();
         session
             .execute_one(

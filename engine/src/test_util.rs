@@ -10,3 +10,10 @@ pub(crate) async fn query_text(session: &crate::Session, sql: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A database on a fresh temporary data directory (kept alive by the returned guard).
+pub(crate) fn database() -> (tempfile::TempDir, crate::Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+    (dir, db)
+}

@@ -101,11 +101,12 @@ impl ExecutionPlan for DynamicFilterExec {
         let schema = input.schema();
         let filters = self.filters.clone();
         let metrics = BaselineMetrics::new(&self.metrics, partition);
-        let waiting = self.filters.clone();
+        // Only the first batch waits: once it passed, every filter it waited for is complete.
+        let mut waiting = Some(self.filters.clone());
         let input = input.then(move |batch| {
-            let filters = waiting.clone();
+            let filters = waiting.take();
             async move {
-                for filter in &filters {
+                for filter in filters.iter().flatten() {
                     filter.ready().await;
                 }
                 batch

@@ -176,8 +176,7 @@ fn scan_dynamic_filters(node: &Arc<dyn ExecutionPlan>) -> Option<Vec<Arc<dyn Phy
 mod tests {
     #[tokio::test]
     async fn a_join_filters_its_probe_scan_and_answers_the_same() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        let (_dir, db) = crate::test_util::database();
         let session = db.session();
         for sql in [
             "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",

@@ -141,8 +141,7 @@ impl PhysicalOptimizerRule for ShareSubplans {
 mod tests {
     #[tokio::test]
     async fn a_cte_aggregated_twice_scans_once_and_answers_the_same() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
+        let (_dir, db) = crate::test_util::database();
         let session = db.session();
         session
             .execute_one(
