@@ -15,6 +15,7 @@ mod error;
 mod extensions;
 mod integers;
 mod join_modes;
+mod join_order;
 mod limits;
 mod load_error;
 mod names;

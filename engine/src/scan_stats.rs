@@ -22,7 +22,15 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
-type ColumnStats = Arc<HashMap<String, ColumnStatistics>>;
+/// What the Delta log tells of a table version: its row count and per-column bounds.
+#[derive(Debug, Default)]
+pub(crate) struct TableStats {
+    /// Sum of the files' `numRecords`; `None` when a file lacks it.
+    pub rows: Option<usize>,
+    pub columns: HashMap<String, ColumnStatistics>,
+}
+
+type ColumnStats = Arc<TableStats>;
 
 /// A table version's statistics never change, and every query (and every pg_attribute
 /// walk) opens its tables again: computed once per table version, process-wide.
@@ -55,7 +63,10 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> ColumnStats {
     let stats: ColumnStats = Arc::new(
         snapshot
             .add_actions_table(true)
-            .map(|actions| column_stats(&actions))
+            .map(|actions| TableStats {
+                rows: row_count(&actions),
+                columns: column_stats(&actions),
+            })
             .unwrap_or_default(),
     );
     let mut cache = BY_VERSION.lock();
@@ -65,6 +76,14 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> ColumnStats {
     }
     cache.insert(key, stats.clone());
     stats
+}
+
+/// The table's row count: the sum of its files' `numRecords`.
+fn row_count(add_actions: &RecordBatch) -> Option<usize> {
+    let counts = add_actions
+        .column_by_name("num_records")?
+        .as_primitive_opt::<Int64Type>()?;
+    (counts.null_count() == 0).then(|| counts.values().iter().map(|&n| n.max(0) as usize).sum())
 }
 
 /// Table-wide min, max and null count of each column, from the add actions' statistics.
@@ -165,7 +184,7 @@ impl TableProvider for WithColumnStats {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
-        if self.stats.is_empty() {
+        if self.stats.columns.is_empty() {
             return Ok(plan);
         }
         plan.transform_up(|node| {
@@ -186,7 +205,7 @@ impl TableProvider for WithColumnStats {
             statistics.total_byte_size = Precision::Absent;
             for (i, field) in config.file_schema().fields().iter().enumerate() {
                 let (Some(known), Some(column)) = (
-                    self.stats.get(field.name()),
+                    self.stats.columns.get(field.name()),
                     statistics.column_statistics.get_mut(i),
                 ) else {
                     continue;

@@ -75,7 +75,18 @@ impl Session {
             .with_query_planner(Arc::new(crate::shared_subplans::AbacusPlanner))
             .with_optimizer_rules(
                 std::iter::once(Arc::new(crate::integers::CheckedConstants) as _)
-                    .chain(datafusion::optimizer::Optimizer::new().rules)
+                    .chain(
+                        datafusion::optimizer::Optimizer::new()
+                            .rules
+                            .into_iter()
+                            .map(|rule| match rule.name() {
+                                "eliminate_cross_join" => {
+                                    Arc::new(crate::join_order::ReorderJoins { cross_joins: rule })
+                                        as _
+                                }
+                                _ => rule,
+                            }),
+                    )
                     .chain([Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _])
                     .collect(),
             )
