@@ -404,19 +404,28 @@ fn integer(value: &ScalarValue) -> Option<i128> {
 mod tests {
     use crate::test_util::{database, query_text};
 
+    async fn with_tables(db: &crate::Database, tables: &[&str]) -> crate::Session {
+        let session = db.session();
+        for sql in tables {
+            session.execute_one(sql).await.unwrap();
+        }
+        session
+    }
+
     /// q9's shape in small: the query joins the large table first; the filtered dimension
     /// and its bridge table are joined before the large table is touched.
     #[tokio::test]
     async fn the_filtered_dimension_is_joined_before_the_large_table() {
         let (_dir, db) = database();
-        let session = db.session();
-        for sql in [
-            "CREATE TABLE facts AS SELECT value AS id, value % 20000 AS k FROM range(200000)",
-            "CREATE TABLE bridge AS SELECT value AS k, value % 10 AS j FROM range(20000)",
-            "CREATE TABLE dims AS SELECT value AS j, 'name' || value AS name FROM range(10)",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        let session = with_tables(
+            &db,
+            &[
+                "CREATE TABLE facts AS SELECT value AS id, value % 20000 AS k FROM range(200000)",
+                "CREATE TABLE bridge AS SELECT value AS k, value % 10 AS j FROM range(20000)",
+                "CREATE TABLE dims AS SELECT value AS j, 'name' || value AS name FROM range(10)",
+            ],
+        )
+        .await;
         let sql = "SELECT count(*) AS n, sum(facts.id) AS s FROM facts, bridge, dims \
                    WHERE facts.k = bridge.k AND bridge.j = dims.j AND dims.name = 'name3'";
         let plan = query_text(&session, &format!("EXPLAIN {sql}")).await;
@@ -439,14 +448,15 @@ mod tests {
     #[tokio::test]
     async fn select_star_keeps_its_columns_in_order() {
         let (_dir, db) = database();
-        let session = db.session();
-        for sql in [
-            "CREATE TABLE a AS SELECT value AS ak, value % 100 AS ab FROM range(1000)",
-            "CREATE TABLE b AS SELECT value AS bk, value % 5 AS bc FROM range(100)",
-            "CREATE TABLE c AS SELECT value AS ck, 'c' || value AS cn FROM range(5)",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        let session = with_tables(
+            &db,
+            &[
+                "CREATE TABLE a AS SELECT value AS ak, value % 100 AS ab FROM range(1000)",
+                "CREATE TABLE b AS SELECT value AS bk, value % 5 AS bc FROM range(100)",
+                "CREATE TABLE c AS SELECT value AS ck, 'c' || value AS cn FROM range(5)",
+            ],
+        )
+        .await;
         let sql = "SELECT * FROM a, b, c WHERE a.ab = b.bk AND b.bc = c.ck AND c.cn = 'c1' \
                    ORDER BY ak LIMIT 2";
         let answer = query_text(&session, sql).await;
@@ -469,14 +479,15 @@ mod tests {
     #[tokio::test]
     async fn a_tree_that_implies_a_filter_stays_as_written() {
         let (_dir, db) = database();
-        let session = db.session();
-        for sql in [
-            "CREATE TABLE a AS SELECT value AS x, value % 3 AS z FROM range(10)",
-            "CREATE TABLE b AS SELECT value AS y FROM range(10)",
-            "CREATE TABLE c AS SELECT value AS y2 FROM range(10)",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        let session = with_tables(
+            &db,
+            &[
+                "CREATE TABLE a AS SELECT value AS x, value % 3 AS z FROM range(10)",
+                "CREATE TABLE b AS SELECT value AS y FROM range(10)",
+                "CREATE TABLE c AS SELECT value AS y2 FROM range(10)",
+            ],
+        )
+        .await;
         let sql = "SELECT count(*) AS n FROM a, b, c WHERE a.x = b.y AND a.z = b.y AND b.y = c.y2";
         let answer = query_text(&session, sql).await;
         // x = z only for x in 0, 1, 2.
