@@ -16,7 +16,7 @@ use std::sync::Arc;
 use datafusion::catalog::default_table_source::source_as_provider;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, NullEquality, ScalarValue};
+use datafusion::common::{Column, NullEquality};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     Expr, Join, JoinConstraint, JoinType, LogicalPlan, LogicalPlanBuilder,
@@ -59,7 +59,7 @@ impl OptimizerRule for ReorderJoins {
         let joined = self.cross_joins.rewrite(plan, config)?;
         let was_transformed = joined.transformed;
         let mut reordered = joined.data.transform_down(|node| {
-            if !is_inner_equi_join(&node) {
+            if inner_equi_join(&node).is_none() {
                 return Ok(Transformed::no(node));
             }
             match reorder(&node)? {
@@ -73,15 +73,19 @@ impl OptimizerRule for ReorderJoins {
     }
 }
 
-fn is_inner_equi_join(plan: &LogicalPlan) -> bool {
-    matches!(plan, LogicalPlan::Join(Join {
-        join_type: JoinType::Inner,
-        join_constraint: JoinConstraint::On,
-        filter: None,
-        null_equality: NullEquality::NullEqualsNothing,
-        on,
-        ..
-    }) if !on.is_empty() && on.iter().all(|(l, r)| matches!((l, r), (Expr::Column(_), Expr::Column(_)))))
+/// `plan` as an inner join on plain `column = column` pairs only, the joins this rule orders.
+fn inner_equi_join(plan: &LogicalPlan) -> Option<&Join> {
+    let LogicalPlan::Join(join) = plan else {
+        return None;
+    };
+    let plain = |e: &Expr| matches!(e, Expr::Column(_));
+    (join.join_type == JoinType::Inner
+        && join.join_constraint == JoinConstraint::On
+        && join.filter.is_none()
+        && join.null_equality == NullEquality::NullEqualsNothing
+        && !join.on.is_empty()
+        && join.on.iter().all(|(l, r)| plain(l) && plain(r)))
+    .then_some(join)
 }
 
 /// A join tree flattened: its relations and its `a = b` column pairs.
@@ -91,7 +95,7 @@ struct Graph {
     pairs: Vec<(Column, Column)>,
 }
 
-/// How the original tree was shaped, for telling whether the new order differs.
+/// A join tree over the relations' indexes: the written one and the chosen one.
 #[derive(PartialEq, Eq, Clone, Debug)]
 enum Shape {
     Leaf(usize),
@@ -113,10 +117,7 @@ impl Shape {
 }
 
 fn flatten(plan: &LogicalPlan, graph: &mut Graph) -> Shape {
-    if is_inner_equi_join(plan) {
-        let LogicalPlan::Join(join) = plan else {
-            unreachable!()
-        };
+    if let Some(join) = inner_equi_join(plan) {
         let left = flatten(&join.left, graph);
         let right = flatten(&join.right, graph);
         for (l, r) in &join.on {
@@ -129,7 +130,9 @@ fn flatten(plan: &LogicalPlan, graph: &mut Graph) -> Shape {
     // A projection of plain columns between two joins only prunes; the tree's own output is
     // restored at the top.
     if let LogicalPlan::Projection(p) = plan {
-        if is_inner_equi_join(&p.input) && p.expr.iter().all(|e| matches!(e, Expr::Column(_))) {
+        if inner_equi_join(&p.input).is_some()
+            && p.expr.iter().all(|e| matches!(e, Expr::Column(_)))
+        {
             return flatten(&p.input, graph);
         }
     }
@@ -430,8 +433,8 @@ fn table_stats(plan: &LogicalPlan) -> Option<Arc<TableStats>> {
 }
 
 /// Distinct values of `column` in the table under `plan` (through aliases, filters and
-/// plain-column projections): an integer or date column's value range, at most the table's
-/// rows; `None` for other types or when unknown.
+/// plain-column projections): an integer, date or timestamp column's value range, at most
+/// the table's rows; `None` for other types or when unknown.
 fn distinct(plan: &LogicalPlan, column: &Column) -> Option<f64> {
     match plan {
         LogicalPlan::SubqueryAlias(a) => distinct(&a.input, column),
@@ -457,26 +460,15 @@ fn distinct(plan: &LogicalPlan, column: &Column) -> Option<f64> {
             let (Precision::Inexact(max) | Precision::Exact(max)) = &column.max_value else {
                 return None;
             };
-            let span = integer(max)?.checked_sub(integer(min)?)? as f64 + 1.0;
+            // A float column's range does not count its values.
+            if min.data_type().is_floating() {
+                return None;
+            }
+            let span = max.distance_u64(min)? as f64 + 1.0;
             Some(span.min(rows))
         }
         _ => None,
     }
-}
-
-fn integer(value: &ScalarValue) -> Option<i128> {
-    Some(match value {
-        ScalarValue::Int8(Some(v)) => *v as i128,
-        ScalarValue::Int16(Some(v)) => *v as i128,
-        ScalarValue::Int32(Some(v)) => *v as i128,
-        ScalarValue::Int64(Some(v)) => *v as i128,
-        ScalarValue::UInt8(Some(v)) => *v as i128,
-        ScalarValue::UInt16(Some(v)) => *v as i128,
-        ScalarValue::UInt32(Some(v)) => *v as i128,
-        ScalarValue::UInt64(Some(v)) => *v as i128,
-        ScalarValue::Date32(Some(v)) => *v as i128,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -489,6 +481,51 @@ mod tests {
             session.execute_one(sql).await.unwrap();
         }
         session
+    }
+
+    /// Every subtree's relations, sorted.
+    fn groups(shape: &super::Shape, out: &mut Vec<Vec<usize>>) -> Vec<usize> {
+        let mut leaves = match shape {
+            super::Shape::Leaf(i) => vec![*i],
+            super::Shape::Join(a, b) => {
+                let mut l = groups(a, out);
+                l.extend(groups(b, out));
+                l
+            }
+        };
+        leaves.sort();
+        out.push(leaves.clone());
+        leaves
+    }
+
+    /// TPC-H q5's estimates at SF10 (region, nation, supplier, customer, orders, lineitem):
+    /// greedy, the order above 10 tables, joins the region's suppliers first; the search
+    /// joins the region's customers first and supplier last.
+    #[test]
+    fn greedy_and_searched_orders_differ_on_q5() {
+        let estimate = |rows: f64, keys: &[(usize, f64)]| super::Estimate {
+            rows,
+            ndv: keys.iter().copied().collect(),
+            width: 8.0,
+        };
+        // Key classes: 0 region, 1 nation, 2 supplier, 3 customer, 4 order.
+        let q5 = || {
+            vec![
+                estimate(1.0, &[(0, 1.0)]),
+                estimate(25.0, &[(0, 5.0), (1, 25.0)]),
+                estimate(100e3, &[(1, 25.0), (2, 100e3)]),
+                estimate(1.5e6, &[(1, 25.0), (3, 1.5e6)]),
+                estimate(3e6, &[(3, 1.5e6), (4, 3e6)]),
+                estimate(60e6, &[(4, 60e6), (2, 100e3)]),
+            ]
+        };
+        let mut greedy = Vec::new();
+        groups(&super::greedy(q5()).unwrap(), &mut greedy);
+        assert!(greedy.contains(&vec![0, 1, 2]), "{greedy:?}");
+        let mut searched = Vec::new();
+        groups(&super::cheapest(q5()).unwrap(), &mut searched);
+        assert!(searched.contains(&vec![0, 1, 3]), "{searched:?}");
+        assert!(searched.contains(&vec![0, 1, 3, 4, 5]), "{searched:?}");
     }
 
     /// How deep a table's scan sits in an EXPLAIN's logical plan (its indentation).

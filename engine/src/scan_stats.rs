@@ -30,14 +30,12 @@ pub(crate) struct TableStats {
     pub columns: HashMap<String, ColumnStatistics>,
 }
 
-type ColumnStats = Arc<TableStats>;
-
 /// A table version's statistics never change, and every query (and every pg_attribute
 /// walk) opens its tables again: computed once per table version, process-wide.
 /// The key is the table's URL, version and schema: a table dropped and created again under
 /// its name restarts at version 0. Stale bounds of a same-shaped table would only skew
 /// estimates (they are inexact, so never used to answer a query), not results.
-static BY_VERSION: LazyLock<Mutex<HashMap<VersionKey, ColumnStats>>> =
+static BY_VERSION: LazyLock<Mutex<HashMap<VersionKey, Arc<TableStats>>>> =
     LazyLock::new(Default::default);
 
 /// Table URL, version, schema.
@@ -45,7 +43,7 @@ type VersionKey = (String, u64, String);
 
 /// The column statistics of `delta`'s loaded version; empty without a snapshot (then the
 /// scan is served as delta-rs plans it).
-pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> ColumnStats {
+pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
     let Some(version) = delta.version() else {
         return Arc::default();
     };
@@ -60,7 +58,7 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> ColumnStats {
     if let Some(stats) = BY_VERSION.lock().get(&key) {
         return stats.clone();
     }
-    let stats: ColumnStats = Arc::new(
+    let stats: Arc<TableStats> = Arc::new(
         snapshot
             .add_actions_table(true)
             .map(|actions| TableStats {
@@ -156,7 +154,7 @@ pub(crate) fn column_stats(add_actions: &RecordBatch) -> HashMap<String, ColumnS
 #[derive(Debug)]
 pub(crate) struct WithColumnStats {
     pub inner: Arc<dyn TableProvider>,
-    pub stats: ColumnStats,
+    pub stats: Arc<TableStats>,
 }
 
 #[async_trait]
