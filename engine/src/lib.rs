@@ -13,6 +13,7 @@ mod dml;
 mod dynamic_filters;
 mod error;
 mod extensions;
+mod filter_order;
 mod integers;
 mod join_modes;
 mod join_order;

@@ -90,6 +90,7 @@ impl Session {
                     .chain([Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _])
                     .collect(),
             )
+            .with_physical_optimizer_rule(Arc::new(crate::filter_order::OrderConjuncts))
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
             .with_physical_optimizer_rule(Arc::new(crate::decimals::DecimalArithmetic))
             .with_physical_optimizer_rule(Arc::new(crate::dynamic_filters::DynamicFilterScans))

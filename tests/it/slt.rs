@@ -143,6 +143,7 @@ slt_test!(slt_versions, "versions.slt");
 slt_test!(slt_views, "views.slt");
 slt_test!(slt_ctes, "ctes.slt");
 slt_test!(slt_joins, "joins.slt");
+slt_test!(slt_filters, "filters.slt");
 slt_test!(slt_pg_session, "pg_session.slt");
 slt_test!(slt_stats_ttest, "stats_ttest.slt");
 slt_test!(slt_stats_mann_whitney, "stats_mann_whitney.slt");
