@@ -20,6 +20,7 @@
 
 use std::sync::Arc;
 
+use crate::conjunction::{Conjunction, Step};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ColumnStatistics, Result};
 use datafusion::config::ConfigOptions;
@@ -37,7 +38,11 @@ use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
 
-/// Reorders the conjuncts of every `FilterExec` predicate.
+/// Per-row cost from which the tests after a point count as costly (a string comparison).
+const COSTLY: f64 = 3.0;
+
+/// Reorders the conjuncts of every `FilterExec` predicate and evaluates them as a
+/// [`Conjunction`].
 #[derive(Debug, Default)]
 pub(crate) struct OrderConjuncts;
 
@@ -58,9 +63,19 @@ impl PhysicalOptimizerRule for OrderConjuncts {
                 .compute(input.as_ref(), &StatisticsArgs::new())
                 .map(|s| s.column_statistics.clone())
                 .unwrap_or_default();
-            let Some(predicate) = reordered(filter.predicate(), &input.schema(), &stats) else {
+            let schema = input.schema();
+            let conjuncts = ordered(filter.predicate(), &schema, &stats);
+            if conjuncts.len() < 2 {
                 return Ok(Transformed::no(node));
-            };
+            }
+            let costs: Vec<f64> = conjuncts.iter().map(|c| cost(c, &schema)).collect();
+            let steps = (0..costs.len())
+                .map(|i| Step {
+                    costly_after: costs[i + 1..].iter().sum::<f64>() >= COSTLY,
+                    next_may_fail: conjuncts.get(i + 1).is_some_and(|c| !cannot_fail(c)),
+                })
+                .collect();
+            let predicate = Arc::new(Conjunction::new(conjuncts, steps));
             let rebuilt = FilterExecBuilder::from(filter)
                 .with_predicate(predicate)
                 .build()?;
@@ -85,15 +100,15 @@ struct Group {
     column: Option<Column>,
 }
 
-/// `predicate` with its conjuncts reordered, or `None` when the order stays.
-pub(crate) fn reordered(
+/// The conjuncts of `predicate` in the order to evaluate them.
+pub(crate) fn ordered(
     predicate: &Arc<dyn PhysicalExpr>,
     schema: &Schema,
     stats: &[ColumnStatistics],
-) -> Option<Arc<dyn PhysicalExpr>> {
+) -> Vec<Arc<dyn PhysicalExpr>> {
     let conjuncts = split_conjunction(predicate);
     if conjuncts.len() < 2 {
-        return None;
+        return conjuncts.into_iter().cloned().collect();
     }
     let mut groups: Vec<Group> = Vec::new();
     let mut fixed = Vec::new();
@@ -123,13 +138,11 @@ pub(crate) fn reordered(
         .collect();
     // Stable: equal ranks keep the written order.
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let order: Vec<Arc<dyn PhysicalExpr>> = ranked
+    ranked
         .into_iter()
         .flat_map(|(_, g)| g.conjuncts)
         .chain(fixed)
-        .collect();
-    let unchanged = order.iter().zip(&conjuncts).all(|(a, b)| Arc::ptr_eq(a, b));
-    (!unchanged).then(|| conjunction(order))
+        .collect()
 }
 
 /// `cost / (1 - selectivity)`: lower runs first.
@@ -350,7 +363,11 @@ mod tests {
     }
 
     fn order(p: &Arc<dyn PhysicalExpr>) -> Vec<String> {
-        split_conjunction(p).iter().map(|c| c.to_string()).collect()
+        names(split_conjunction(p).into_iter().cloned().collect())
+    }
+
+    fn names(conjuncts: Vec<Arc<dyn PhysicalExpr>>) -> Vec<String> {
+        conjuncts.iter().map(|c| c.to_string()).collect()
     }
 
     /// q12's shape: the date range, then the column-against-column test, then the strings.
@@ -380,11 +397,8 @@ mod tests {
             lit(ScalarValue::Date32(Some(3365))),
         );
         let p = conjunction([mode.clone(), col_col.clone(), from.clone(), to.clone()]);
-        let got = reordered(&p, &s, &stats()).expect("reordered");
-        let want = conjunction([from, to, col_col, mode]);
-        assert_eq!(order(&got), order(&want));
-        // Already in order: nothing to do.
-        assert!(reordered(&want, &s, &stats()).is_none());
+        let want = order(&conjunction([from, to, col_col, mode]));
+        assert_eq!(names(ordered(&p, &s, &stats())), want);
     }
 
     /// A test that can fail never moves ahead of one written before it.
@@ -401,8 +415,8 @@ mod tests {
         let p = conjunction([guard.clone(), division.clone(), strings.clone()]);
         // The selective string test goes first; the division stays after its guard.
         let want = order(&conjunction([strings, guard, division]));
-        assert_eq!(order(&reordered(&p, &s, &stats()).unwrap()), want);
+        assert_eq!(names(ordered(&p, &s, &stats())), want);
         // Without statistics (fixed guesses only) the same.
-        assert_eq!(order(&reordered(&p, &s, &[]).unwrap()), want);
+        assert_eq!(names(ordered(&p, &s, &[])), want);
     }
 }

@@ -1,6 +1,7 @@
 //! The Abacus engine: a `Database` over the catalog and a `Session` that runs SQL on DataFusion.
 
 mod ask;
+mod conjunction;
 mod constant_plans;
 mod copy;
 mod copy_stdio;
