@@ -21,7 +21,11 @@ import sys, deltalake
 dt = deltalake.DeltaTable(sys.argv[1])
 t = dt.to_pyarrow_table()
 rows = sorted(t.to_pylist(), key=lambda r: r["id"])
-print(dt.version(), [r["id"] for r in rows], [str(r["amount"]) for r in rows], rows[0]["name"], flush=True)
+# The files' codec (LZ4_RAW, which pyarrow calls LZ4), read by a plain Parquet reader.
+import pyarrow.parquet as pq
+codecs = {pq.ParquetFile(u.removeprefix("file://")).metadata.row_group(0).column(0).compression
+          for u in dt.file_uris()}
+print(dt.version(), [r["id"] for r in rows], [str(r["amount"]) for r in rows], rows[0]["name"], sorted(codecs), flush=True)
 # deltalake 1.6's native runtime aborts during interpreter teardown ("terminate called
 # without an active exception") after a successful read; skip the teardown.
 import os; os._exit(0)
@@ -40,6 +44,6 @@ import os; os._exit(0)
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "4 [2, 3] ['2.25', '3.00'] None"
+        "4 [2, 3] ['2.25', '3.00'] None ['LZ4']"
     );
 }
