@@ -16,10 +16,11 @@ use std::sync::Arc;
 use datafusion::catalog::default_table_source::source_as_provider;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, NullEquality};
+use datafusion::common::{Column, NullEquality, ScalarValue};
 use datafusion::error::Result;
+use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{
-    Expr, Join, JoinConstraint, JoinType, LogicalPlan, LogicalPlanBuilder,
+    Expr, Join, JoinConstraint, JoinType, LogicalPlan, LogicalPlanBuilder, Operator,
 };
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
@@ -393,33 +394,131 @@ fn build(
     }
 }
 
-/// Estimated rows of a relation: the Delta log's row count, 20 % of it under a filter.
+/// Estimated rows of a relation: the Delta log's row count, times the share its filters keep
+/// (`filtered_share`).
 fn leaf_rows(plan: &LogicalPlan) -> Option<f64> {
     match plan {
         LogicalPlan::TableScan(scan) => {
-            let rows = table_stats(plan)?.rows? as f64;
+            let stats = table_stats(plan)?;
+            let rows = stats.rows? as f64;
             let rows = match scan.fetch {
                 Some(fetch) => rows.min(fetch as f64),
                 None => rows,
             };
-            Some(if scan.filters.is_empty() {
-                rows
-            } else {
-                rows * FILTER_SELECTIVITY
-            })
+            Some(rows * filtered_share(&scan.filters, &stats))
         }
-        // Filters pushed into the scan are also kept above it (inexact pushdown): one 20 %.
-        LogicalPlan::Filter(f) => {
-            let base = match f.input.as_ref() {
-                LogicalPlan::TableScan(_) => table_stats(&f.input)?.rows? as f64,
-                input => leaf_rows(input)?,
-            };
-            Some(base * FILTER_SELECTIVITY)
-        }
+        // Filters pushed into the scan are also kept above it (inexact pushdown): counted once.
+        LogicalPlan::Filter(f) => match f.input.as_ref() {
+            LogicalPlan::TableScan(_) => {
+                let stats = table_stats(&f.input)?;
+                Some(
+                    stats.rows? as f64 * filtered_share(std::slice::from_ref(&f.predicate), &stats),
+                )
+            }
+            input => Some(leaf_rows(input)? * FILTER_SELECTIVITY),
+        },
         LogicalPlan::SubqueryAlias(a) => leaf_rows(&a.input),
         LogicalPlan::Projection(p) => leaf_rows(&p.input),
         _ => None,
     }
+}
+
+/// The share of a table's rows that `filters` keep. A range of a number or date column
+/// (`<`, `<=`, `>`, `>=`, `BETWEEN` against literals) keeps its part of the column's min–max
+/// span, as if values were spread evenly; anything else together keeps DataFusion's 20 %.
+/// TPC-H q10's three months of seven years of orders keep 3.8 %, not 20.
+fn filtered_share(filters: &[Expr], stats: &TableStats) -> f64 {
+    if filters.is_empty() {
+        return 1.0;
+    }
+    let mut ranges: HashMap<&str, (Option<&ScalarValue>, Option<&ScalarValue>)> = HashMap::new();
+    let mut other = false;
+    for conjunct in filters.iter().flat_map(split_conjunction) {
+        match range_bounds(conjunct) {
+            Some((column, low, high)) => {
+                let range = ranges.entry(column).or_default();
+                // The tighter of two bounds on one side (both are literals of one type).
+                if let Some(low) = low {
+                    range.0 = Some(range.0.map_or(low, |l| if low > l { low } else { l }));
+                }
+                if let Some(high) = high {
+                    range.1 = Some(range.1.map_or(high, |h| if high < h { high } else { h }));
+                }
+            }
+            None => other = true,
+        }
+    }
+    let mut share = 1.0;
+    for (column, (low, high)) in ranges {
+        match range_share(stats, column, low, high) {
+            Some(part) => share *= part,
+            None => other = true,
+        }
+    }
+    if other {
+        share *= FILTER_SELECTIVITY;
+    }
+    share
+}
+
+/// `column op literal` (either side) or `column BETWEEN literal AND literal`: the column and
+/// its lower and upper bound.
+fn range_bounds(e: &Expr) -> Option<(&str, Option<&ScalarValue>, Option<&ScalarValue>)> {
+    match e {
+        Expr::BinaryExpr(b) => {
+            let (column, op, value) = match (b.left.as_ref(), b.right.as_ref()) {
+                (Expr::Column(c), Expr::Literal(v, _)) => (c, b.op, v),
+                (Expr::Literal(v, _), Expr::Column(c)) => (c, b.op.swap()?, v),
+                _ => return None,
+            };
+            match op {
+                Operator::Gt | Operator::GtEq => Some((column.name.as_str(), Some(value), None)),
+                Operator::Lt | Operator::LtEq => Some((column.name.as_str(), None, Some(value))),
+                _ => None,
+            }
+        }
+        Expr::Between(b) if !b.negated => {
+            match (b.expr.as_ref(), b.low.as_ref(), b.high.as_ref()) {
+                (Expr::Column(c), Expr::Literal(low, _), Expr::Literal(high, _)) => {
+                    Some((c.name.as_str(), Some(low), Some(high)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The part of `column`'s min–max span that `low..high` covers; `None` when the bounds are
+/// unknown or the types do not measure a distance.
+fn range_share(
+    stats: &TableStats,
+    column: &str,
+    low: Option<&ScalarValue>,
+    high: Option<&ScalarValue>,
+) -> Option<f64> {
+    let bounds = stats.columns.get(column)?;
+    let min = bounds.min_value.get_value()?;
+    let max = bounds.max_value.get_value()?;
+    let span = max.distance_u64(min)? as f64;
+    if span == 0.0 {
+        return None;
+    }
+    let low = match low {
+        Some(l) if l > min => l,
+        Some(l) if l.data_type() != min.data_type() => return None,
+        _ => min,
+    };
+    let high = match high {
+        Some(h) if h < max => h,
+        Some(h) if h.data_type() != max.data_type() => return None,
+        _ => max,
+    };
+    if high < low {
+        // Nothing in range by the bounds; they are inexact, so not quite nothing.
+        return Some(1.0 / span.max(1.0));
+    }
+    Some((high.distance_u64(low)? as f64 / span).clamp(1.0 / span.max(1.0), 1.0))
 }
 
 /// The Delta log's statistics of a scanned Abacus table.
@@ -481,6 +580,42 @@ mod tests {
             session.execute_one(sql).await.unwrap();
         }
         session
+    }
+
+    /// A three-month range of seven years keeps its part of the span; a condition the
+    /// estimate cannot read keeps 20 %, once, whatever else is there.
+    #[test]
+    fn date_ranges_keep_their_part_of_the_span() {
+        use super::{filtered_share, TableStats};
+        use datafusion::common::stats::Precision;
+        use datafusion::common::{ColumnStatistics, ScalarValue};
+        use datafusion::logical_expr::{col, lit};
+        let day = |d: i32| lit(ScalarValue::Date32(Some(d)));
+        let bounds = ColumnStatistics {
+            min_value: Precision::Inexact(ScalarValue::Date32(Some(8035))), // 1992-01-01
+            max_value: Precision::Inexact(ScalarValue::Date32(Some(10591))), // 1998-12-31
+            ..ColumnStatistics::new_unknown()
+        };
+        let stats = TableStats {
+            rows: Some(15_000_000),
+            columns: [("o_orderdate".to_string(), bounds)].into(),
+        };
+        // q10: 1993-10-01 ≤ o_orderdate < 1994-01-01, 92 of 2556 days.
+        let q10 = col("o_orderdate")
+            .gt_eq(day(8674))
+            .and(col("o_orderdate").lt(day(8766)));
+        let share = filtered_share(std::slice::from_ref(&q10), &stats);
+        assert!((share - 92.0 / 2556.0).abs() < 1e-9, "{share}");
+        // The same range as BETWEEN, and with an unreadable condition beside it.
+        let between = col("o_orderdate").between(day(8674), day(8766));
+        assert!((filtered_share(&[between], &stats) - share).abs() < 1e-9);
+        let status = col("o_orderstatus").eq(lit("F"));
+        let both = filtered_share(&[q10.and(status.clone())], &stats);
+        assert!((both - share * 0.2).abs() < 1e-9, "{both}");
+        assert!((filtered_share(&[status], &stats) - 0.2).abs() < 1e-9);
+        // A bound past the column's range keeps everything on that side.
+        let open = col("o_orderdate").lt(day(20000));
+        assert!((filtered_share(&[open], &stats) - 1.0).abs() < 1e-9);
     }
 
     /// Every subtree's relations, sorted.
