@@ -24,6 +24,7 @@ mod names;
 mod output;
 mod param_casts;
 mod pg_catalog;
+mod plain_scan;
 mod prepared;
 mod provider;
 mod row_exprs;

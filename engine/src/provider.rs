@@ -149,6 +149,7 @@ impl SchemaProvider for AbacusSchema {
         Ok(Some(Arc::new(crate::scan_stats::WithColumnStats {
             inner: provider,
             stats: crate::scan_stats::table_stats(&delta),
+            plain: crate::plain_scan::is_plain(&delta),
         })))
     }
 

@@ -2,7 +2,8 @@
 //! for columns the query filters on (delta-rs #4522), so joins were ordered on row counts
 //! alone: TPC-H q18 built its semi-join hash table on 6M rows instead of 60. The Delta log
 //! holds min, max and null counts for every column of every file; this puts them into the
-//! Parquet scan under `DeltaScanExec`, which passes its child's statistics through.
+//! Parquet scan under `DeltaScanExec` (or `PlainScanExec`), which pass their child's
+//! statistics through.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -155,6 +156,8 @@ pub(crate) fn column_stats(add_actions: &RecordBatch) -> HashMap<String, ColumnS
 pub(crate) struct WithColumnStats {
     pub inner: Arc<dyn TableProvider>,
     pub stats: Arc<TableStats>,
+    /// The table's scans may skip delta-rs's per-file handling (`plain_scan::is_plain`).
+    pub plain: bool,
 }
 
 #[async_trait]
@@ -182,6 +185,18 @@ impl TableProvider for WithColumnStats {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
+        let plan = self.with_stats(plan)?;
+        Ok(if self.plain {
+            crate::plain_scan::replace(plan)
+        } else {
+            plan
+        })
+    }
+}
+
+impl WithColumnStats {
+    /// `plan` with the table's column statistics in its Parquet scan.
+    fn with_stats(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
         if self.stats.columns.is_empty() {
             return Ok(plan);
         }

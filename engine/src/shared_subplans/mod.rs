@@ -154,7 +154,7 @@ mod tests {
             move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
         let scans_run = |plan: &str| {
             plan.lines()
-                .filter(|l| l.contains("DeltaScanExec") && l.contains("output_rows=100.0 K"))
+                .filter(|l| l.contains("PlainScanExec") && l.contains("output_rows=100.0 K"))
                 .count()
         };
         // TPC-H q15's shape: the CTE is read by the query and by a scalar subquery.

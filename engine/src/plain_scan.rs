@@ -1,0 +1,275 @@
+//! Delta scans of plain tables without delta-rs's per-file batch handling.
+//!
+//! delta-rs 1.1's `DeltaScanExec` reads a table through a Parquet scan that adds a file-id
+//! column, then splits every batch into runs of one file by a per-row loop, applies that
+//! file's transform, drops the column and restamps the table's schema: ~5 % of TPC-H q6's
+//! CPU (BENCHMARKS.md, change 17). A table with none of the features those steps serve
+//! (deletion vectors, column mapping, partition columns, type widening: reader version 1,
+//! no partition columns) only needs the file-id column dropped and the table's nullability
+//! stamped, which `PlainScanExec` does in O(columns) per batch. delta-rs has no switch for
+//! this, hence our own node; anything else keeps delta-rs's.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::Statistics;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result;
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::CardinalityEffect;
+use datafusion::physical_plan::filter_pushdown::{FilterDescription, FilterPushdownPhase};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    ChildStats, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
+    SendableRecordBatchStream, StatisticsArgs,
+};
+use deltalake::delta_datafusion::DeltaScanExec;
+use futures::StreamExt;
+
+/// Whether a table version's files hold exactly its columns, so that its scans may skip
+/// delta-rs's per-file handling: reader version 1 rules out deletion vectors, column mapping
+/// and type widening, and there are no partition values to add.
+pub(crate) fn is_plain(delta: &deltalake::DeltaTable) -> bool {
+    delta.snapshot().is_ok_and(|snapshot| {
+        snapshot.protocol().min_reader_version() == 1
+            && snapshot.metadata().partition_columns().is_empty()
+    })
+}
+
+/// `plan` with a `DeltaScanExec` at its root replaced by a `PlainScanExec` over the same
+/// Parquet scan, when that scan yields the table's columns in order plus one partition
+/// column (the file id) last; otherwise `plan` as it is.
+pub(crate) fn replace(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+    if plan.downcast_ref::<DeltaScanExec>().is_none() {
+        return plan;
+    }
+    let [input] = plan.children()[..] else {
+        return plan;
+    };
+    let Some(config) = input
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
+    else {
+        return plan;
+    };
+    let (out, read) = (plan.schema(), input.schema());
+    let Some((file_id, columns)) = read.fields().split_last() else {
+        return plan;
+    };
+    let matches = columns.len() == out.fields().len()
+        && columns.iter().zip(out.fields()).all(|(r, o)| {
+            // The scan reads with relaxed nullability; the table's is stamped per batch.
+            r.name() == o.name()
+                && r.data_type() == o.data_type()
+                && (r.is_nullable() || !o.is_nullable())
+        })
+        && config
+            .table_partition_cols()
+            .iter()
+            .any(|c| c.name() == file_id.name());
+    if !matches {
+        return plan;
+    }
+    Arc::new(PlainScanExec::new(Arc::clone(input), out))
+}
+
+/// The table's columns of its Parquet scan: drops the trailing file-id column and stamps
+/// the table's schema, which checks that non-nullable columns hold no nulls.
+#[derive(Debug)]
+pub(crate) struct PlainScanExec {
+    input: Arc<dyn ExecutionPlan>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl PlainScanExec {
+    /// Like `DeltaScanExec`, no ordering or equivalences of the Parquet scan are passed on
+    /// (a scan of Delta files declares none) and `maintains_input_order` stays false, so a
+    /// sort is never pushed below this node.
+    fn new(input: Arc<dyn ExecutionPlan>, schema: SchemaRef) -> Self {
+        let from = input.properties();
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            from.partitioning.clone(),
+            from.emission_type,
+            from.boundedness,
+        ));
+        Self {
+            input,
+            schema,
+            properties,
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl DisplayAs for PlainScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "PlainScanExec")
+    }
+}
+
+impl ExecutionPlan for PlainScanExec {
+    fn name(&self) -> &str {
+        "PlainScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(Self::new(
+            children.swap_remove(0),
+            Arc::clone(&self.schema),
+        )))
+    }
+
+    /// Split the files across more partitions, as the Parquet scan does on its own.
+    fn repartitioned(
+        &self,
+        target_partitions: usize,
+        config: &ConfigOptions,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        Ok(self
+            .input
+            .repartitioned(target_partitions, config)?
+            .map(|input| Arc::new(Self::new(input, Arc::clone(&self.schema))) as _))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.input.execute(partition, context)?;
+        let schema = Arc::clone(&self.schema);
+        let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let stream = input.map(move |batch| {
+            let batch = batch?;
+            let _timer = metrics.elapsed_compute().timer();
+            let mut columns = batch.columns().to_vec();
+            columns.pop();
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            let out = RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
+            metrics.record_output(out.num_rows());
+            Ok(out)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    /// The scan's, less the file-id column's.
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let Some(stats) = input_stats.first() else {
+            return Ok(Arc::new(Statistics::new_unknown(&self.schema)));
+        };
+        let mut stats = Statistics::clone(stats);
+        stats.column_statistics.truncate(self.schema.fields().len());
+        Ok(Arc::new(stats))
+    }
+
+    fn supports_limit_pushdown(&self) -> bool {
+        self.input.supports_limit_pushdown()
+    }
+
+    fn cardinality_effect(&self) -> CardinalityEffect {
+        CardinalityEffect::Equal
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        self.input.fetch()
+    }
+
+    fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
+        let input = self.input.with_fetch(limit)?;
+        Some(Arc::new(Self::new(input, Arc::clone(&self.schema))))
+    }
+
+    /// Filters pass to the Parquet scan unchanged: its columns are ours, at the same
+    /// indices, with the file id after them.
+    fn gather_filters_for_pushdown(
+        &self,
+        _phase: FilterPushdownPhase,
+        parent_filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterDescription> {
+        FilterDescription::from_children(parent_filters, &self.children())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn plain_tables_are_read_without_the_delta_stream_and_answer_the_same() {
+        let (_dir, db) = crate::test_util::database();
+        let session = db.session();
+        for sql in [
+            "CREATE TABLE t (k BIGINT NOT NULL, s VARCHAR, v DOUBLE)",
+            "INSERT INTO t VALUES (1, 'a', 0.5), (2, NULL, 1.5), (3, 'c', NULL)",
+            "INSERT INTO t VALUES (4, 'd', 2.5)",
+        ] {
+            session.execute_one(sql).await.unwrap();
+        }
+        let session = &session;
+        let text =
+            move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
+        let sql = "SELECT k, s, v FROM t WHERE k > 1 ORDER BY k";
+        let plan = text(format!("EXPLAIN {sql}")).await;
+        assert!(plan.contains("PlainScanExec"), "{plan}");
+        assert!(!plan.contains("DeltaScanExec"), "{plan}");
+        let answer = text(sql.into()).await;
+        for row in ["| 2 |   | 1.5 |", "| 3 | c |     |", "| 4 | d | 2.5 |"] {
+            assert!(answer.contains(row), "{answer}");
+        }
+        assert!(!answer.contains("| 1 |"), "{answer}");
+        // The table's NOT NULL survives into the plan: an aggregate over the scan checks it.
+        let counted = text("SELECT count(k), count(s), count(*) FROM t".into()).await;
+        assert!(
+            counted.contains("| 4 ") && counted.contains("| 3 "),
+            "{counted}"
+        );
+        // Row counts still come from the files' statistics.
+        let stats = text("EXPLAIN ANALYZE SELECT count(*) FROM t WHERE v > 1".into()).await;
+        assert!(stats.contains("PlainScanExec"), "{stats}");
+        // An older version reads the same way.
+        let old = text("SELECT count(*) FROM \"t@v1\"".into()).await;
+        assert!(old.contains("| 3 "), "{old}");
+    }
+}
