@@ -265,9 +265,21 @@ mod tests {
             counted.contains("| 4 ") && counted.contains("| 3 "),
             "{counted}"
         );
-        // Row counts still come from the files' statistics.
-        let stats = text("EXPLAIN ANALYZE SELECT count(*) FROM t WHERE v > 1".into()).await;
-        assert!(stats.contains("PlainScanExec"), "{stats}");
+        // The scan's statistics (4 rows, the key's bounds) pass through the node.
+        session
+            .execute_one("SET datafusion.explain.show_statistics = true")
+            .await
+            .unwrap();
+        let stats = text("EXPLAIN SELECT k FROM t".into()).await;
+        let line = stats
+            .lines()
+            .find(|l| l.contains("PlainScanExec"))
+            .unwrap_or_default();
+        assert!(line.contains("Rows=Exact(4)"), "{stats}");
+        assert!(
+            line.contains("Min=Exact(Int64(1))") || line.contains("Min=Inexact(Int64(1))"),
+            "{stats}"
+        );
         // An older version reads the same way.
         let old = text("SELECT count(*) FROM \"t@v1\"".into()).await;
         assert!(old.contains("| 3 "), "{old}");
