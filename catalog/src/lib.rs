@@ -4,6 +4,7 @@ mod error;
 mod files;
 mod history;
 mod layout;
+mod sort_order;
 mod tables;
 mod users;
 mod views;

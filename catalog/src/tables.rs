@@ -252,6 +252,7 @@ impl Catalog {
                     DeltaTableError::Transaction { .. } => Error::TableExists(name.clone()),
                     e => Error::delta(&name, e),
                 })?;
+            self.note_sort_order(schema, table, &written).await;
             self.outcome(&name, &written, "num_added_rows").await
         }
         .await;
@@ -280,6 +281,7 @@ impl Catalog {
             .await
             .map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
+        self.note_sort_order(schema, table, &written).await;
         self.outcome(&name, &written, "num_added_rows").await
     }
 
@@ -303,6 +305,7 @@ impl Catalog {
         }
         let (written, metrics) = builder.await.map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
+        self.note_sort_order(schema, table, &written).await;
         Ok((
             written.version().unwrap_or(0),
             metrics.num_deleted_rows.map(|n| n as u64),
@@ -332,6 +335,7 @@ impl Catalog {
         }
         let (written, metrics) = builder.await.map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
+        self.note_sort_order(schema, table, &written).await;
         Ok(WriteOutcome {
             version: written.version().unwrap_or(0),
             rows: metrics.num_updated_rows as u64,
@@ -360,6 +364,7 @@ impl Catalog {
             .await
             .map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
+        self.note_sort_order(schema, table, &written).await;
         Ok(written.version().unwrap_or(0))
     }
 
@@ -399,6 +404,31 @@ impl Catalog {
             }
         }
         Ok(entries)
+    }
+
+    /// Checks the files a write added for their order (see sort_order.rs). The write has
+    /// committed by now, so a failure here is logged, not returned: the files then only
+    /// count as unordered.
+    async fn note_sort_order(&self, schema: &str, table: &str, written: &DeltaTable) {
+        let dir = self.dir.table_path(schema, table);
+        if let Err(e) = crate::sort_order::check_new_files(&dir, written).await {
+            tracing::warn!("could not record the sort order of {schema}.{table}'s new files: {e}");
+        }
+    }
+
+    /// Checks which data files of the table's latest version ascend by its first column,
+    /// for files no Abacus write has checked (written by another tool); returns how many
+    /// were checked. Scans of a table whose files all ascend declare that order.
+    pub async fn analyze(&self, schema: &str, table: &str) -> Result<usize> {
+        let delta = self.table(schema, table).await?;
+        let dir = self.dir.table_path(schema, table);
+        crate::sort_order::check_new_files(&dir, &delta).await
+    }
+
+    /// The column every data file of `delta` (a version of `schema.table`) ascends by,
+    /// with no nulls, when one is known.
+    pub fn sorted_by(&self, schema: &str, table: &str, delta: &DeltaTable) -> Option<String> {
+        crate::sort_order::sorted_by(&self.dir.table_path(schema, table), delta)
     }
 
     fn remember(&self, schema: &str, table: &str, delta: &DeltaTable) {

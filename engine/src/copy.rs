@@ -230,12 +230,13 @@ async fn copy_from(
         None
     };
     // One reader per file keeps the CSV reader's line numbers counted from the file's start.
+    // Without round-robin batches the one stream reaches the writer in the file's order, so
+    // a file sorted by its first column loads as a table scanned in that order
+    // (sorted_scan.rs); the writer encodes on one task either way.
     let mut state = session.state();
-    state
-        .config_mut()
-        .options_mut()
-        .optimizer
-        .repartition_file_scans = false;
+    let optimizer = &mut state.config_mut().options_mut().optimizer;
+    optimizer.repartition_file_scans = false;
+    optimizer.enable_round_robin_repartition = false;
     let ctx = datafusion::prelude::SessionContext::new_with_state(state.clone());
 
     let load_error = |e: Error, schema: Option<&Schema>| match e {

@@ -599,6 +599,7 @@ mod tests {
         let stats = TableStats {
             rows: Some(15_000_000),
             columns: [("o_orderdate".to_string(), bounds)].into(),
+            first_column_bounds: None,
         };
         // q10: 1993-10-01 ≤ o_orderdate < 1994-01-01, 92 of 2556 days.
         let q10 = col("o_orderdate")

@@ -1,5 +1,6 @@
 //! The Abacus engine: a `Database` over the catalog and a `Session` that runs SQL on DataFusion.
 
+mod analyze;
 mod ask;
 mod conjunction;
 mod constant_plans;
@@ -32,6 +33,7 @@ mod scan_stats;
 mod session;
 mod settings;
 mod shared_subplans;
+mod sorted_scan;
 mod split;
 #[cfg(test)]
 mod test_util;

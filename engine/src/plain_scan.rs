@@ -21,7 +21,10 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
+};
 use datafusion::physical_plan::execution_plan::CardinalityEffect;
 use datafusion::physical_plan::filter_pushdown::{FilterDescription, FilterPushdownPhase};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
@@ -91,13 +94,32 @@ pub(crate) struct PlainScanExec {
 }
 
 impl PlainScanExec {
-    /// Like `DeltaScanExec`, no ordering or equivalences of the Parquet scan are passed on
-    /// (a scan of Delta files declares none) and `maintains_input_order` stays false, so a
-    /// sort is never pushed below this node.
-    fn new(input: Arc<dyn ExecutionPlan>, schema: SchemaRef) -> Self {
+    /// The Parquet scan's orderings pass on (it declares one only for a table known to be
+    /// in order, sorted_scan.rs), not its other equivalences; `maintains_input_order` stays
+    /// false, so a sort is never pushed below this node.
+    pub(crate) fn new(input: Arc<dyn ExecutionPlan>, schema: SchemaRef) -> Self {
         let from = input.properties();
+        let columns = schema.fields().len();
+        // Orderings of our columns only (not the file id after them), which keep their
+        // indices here.
+        let orderings = from
+            .eq_properties
+            .oeq_class()
+            .iter()
+            .filter_map(|ordering| {
+                let exprs = ordering.iter().map(|sort| {
+                    let column = sort.expr.downcast_ref::<Column>()?;
+                    (column.index() < columns).then(|| {
+                        PhysicalSortExpr::new(
+                            Arc::new(Column::new(column.name(), column.index())),
+                            sort.options,
+                        )
+                    })
+                });
+                LexOrdering::new(exprs.collect::<Option<Vec<_>>>()?)
+            });
         let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
+            EquivalenceProperties::new_with_orderings(Arc::clone(&schema), orderings),
             from.partitioning.clone(),
             from.emission_type,
             from.boundedness,
@@ -108,6 +130,12 @@ impl PlainScanExec {
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
         }
+    }
+}
+
+impl PlainScanExec {
+    pub(crate) fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
     }
 }
 

@@ -150,6 +150,7 @@ impl SchemaProvider for AbacusSchema {
             inner: provider,
             stats: crate::scan_stats::table_stats(&delta),
             plain: crate::plain_scan::is_plain(&delta),
+            sorted_by: self.catalog.sorted_by(&self.schema, table, &delta),
         })))
     }
 

@@ -29,6 +29,10 @@ pub(crate) struct TableStats {
     /// Sum of the files' `numRecords`; `None` when a file lacks it.
     pub rows: Option<usize>,
     pub columns: HashMap<String, ColumnStatistics>,
+    /// Each file's (by its path in the log) min and max of the table's first column, when
+    /// every file has them and no nulls there: what a scan in that column's order needs
+    /// (sorted_scan.rs).
+    pub first_column_bounds: Option<HashMap<String, (ScalarValue, ScalarValue)>>,
 }
 
 /// A table version's statistics never change, and every query (and every pg_attribute
@@ -65,6 +69,11 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
             .map(|actions| TableStats {
                 rows: row_count(&actions),
                 columns: column_stats(&actions),
+                first_column_bounds: snapshot
+                    .schema()
+                    .fields()
+                    .next()
+                    .and_then(|f| file_bounds(&actions, f.name())),
             })
             .unwrap_or_default(),
     );
@@ -83,6 +92,37 @@ fn row_count(add_actions: &RecordBatch) -> Option<usize> {
         .column_by_name("num_records")?
         .as_primitive_opt::<Int64Type>()?;
     (counts.null_count() == 0).then(|| counts.values().iter().map(|&n| n.max(0) as usize).sum())
+}
+
+/// Per file path, `column`'s min and max; `None` unless every file has both and no nulls.
+fn file_bounds(
+    add_actions: &RecordBatch,
+    column: &str,
+) -> Option<HashMap<String, (ScalarValue, ScalarValue)>> {
+    let paths = datafusion::arrow::compute::cast(
+        add_actions.column_by_name("path")?,
+        &datafusion::arrow::datatypes::DataType::Utf8,
+    )
+    .ok()?;
+    let paths = paths.as_string_opt::<i32>()?;
+    let mins = add_actions.column_by_name(&format!("min.{column}"))?;
+    let maxs = add_actions.column_by_name(&format!("max.{column}"))?;
+    let nulls = add_actions
+        .column_by_name(&format!("null_count.{column}"))?
+        .as_primitive_opt::<Int64Type>()?;
+    let mut out = HashMap::with_capacity(paths.len());
+    for row in 0..paths.len() {
+        if paths.is_null(row) || mins.is_null(row) || maxs.is_null(row) || nulls.is_null(row) {
+            return None;
+        }
+        if nulls.value(row) != 0 {
+            return None;
+        }
+        let min = ScalarValue::try_from_array(mins, row).ok()?;
+        let max = ScalarValue::try_from_array(maxs, row).ok()?;
+        out.insert(paths.value(row).to_string(), (min, max));
+    }
+    Some(out)
 }
 
 /// Table-wide min, max and null count of each column, from the add actions' statistics.
@@ -158,6 +198,8 @@ pub(crate) struct WithColumnStats {
     pub stats: Arc<TableStats>,
     /// The table's scans may skip delta-rs's per-file handling (`plain_scan::is_plain`).
     pub plain: bool,
+    /// The column all the version's files ascend by (abacus-catalog's sort order record).
+    pub sorted_by: Option<String>,
 }
 
 #[async_trait]
@@ -186,10 +228,18 @@ impl TableProvider for WithColumnStats {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         let plan = self.with_stats(plan)?;
-        Ok(if self.plain {
-            crate::plain_scan::replace(plan)
-        } else {
-            plan
+        if !self.plain {
+            return Ok(plan);
+        }
+        let plan = crate::plain_scan::replace(plan);
+        Ok(match &self.sorted_by {
+            Some(column) => crate::sorted_scan::declare(
+                plan,
+                column,
+                &self.stats,
+                state.config().target_partitions(),
+            ),
+            None => plan,
         })
     }
 }

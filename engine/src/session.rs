@@ -420,6 +420,7 @@ impl Session {
                 Statement::Truncate(truncate) => return dml::truncate(self, truncate).await,
                 Statement::CreateTable(_) => return ddl::create_table(self, statement).await,
                 Statement::CreateView(view) => return ddl::create_view(self, view).await,
+                Statement::Analyze(analyze) => return crate::analyze::analyze(self, analyze).await,
                 Statement::CreateSchema {
                     schema_name,
                     if_not_exists,
