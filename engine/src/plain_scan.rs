@@ -131,9 +131,7 @@ impl PlainScanExec {
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
-}
 
-impl PlainScanExec {
     pub(crate) fn input(&self) -> &Arc<dyn ExecutionPlan> {
         &self.input
     }
