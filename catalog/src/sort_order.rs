@@ -61,7 +61,7 @@ pub(crate) fn sorted_by(table_dir: &Path, delta: &DeltaTable) -> Option<String> 
     let column = record.files.get(first)?.clone()?;
     files
         .iter()
-        .all(|f| record.files.get(f) == Some(&Some(column.clone())))
+        .all(|f| matches!(record.files.get(f), Some(Some(c)) if *c == column))
         .then_some(column)
 }
 

@@ -146,11 +146,15 @@ impl SchemaProvider for AbacusSchema {
         // Row-group and page pruning still get the filters either way.
         let provider = delta.table_provider().with_session(Arc::new(state)).await?;
         // Per-column min/max for join ordering (see scan_stats.rs).
+        let plain = crate::plain_scan::is_plain(&delta);
         Ok(Some(Arc::new(crate::scan_stats::WithColumnStats {
             inner: provider,
             stats: crate::scan_stats::table_stats(&delta),
-            plain: crate::plain_scan::is_plain(&delta),
-            sorted_by: self.catalog.sorted_by(&self.schema, table, &delta),
+            plain,
+            // Only a plain scan can declare an order (sorted_scan.rs): no record read else.
+            sorted_by: plain
+                .then(|| self.catalog.sorted_by(&self.schema, table, &delta))
+                .flatten(),
         })))
     }
 

@@ -54,16 +54,17 @@ fn in_order(
     if first.name() != column || first.data_type().primitive_width().is_none() {
         return None;
     }
-    // Every file whole, with its bounds from the log.
+    // Every file whole, with its bounds from the log, which names it relative to the
+    // table's folder: looked up by the location's trailing path segments.
     let mut files = Vec::new();
     for file in config.file_groups.iter().flat_map(|g| g.iter()) {
         if file.range.is_some() {
             return None;
         }
         let location = file.object_meta.location.as_ref();
-        let (_, (min, max)) = bounds.iter().find(|(path, _)| {
-            location == path.as_str() || location.ends_with(&format!("/{path}"))
-        })?;
+        let (min, max) = std::iter::once(location)
+            .chain(location.match_indices('/').map(|(i, _)| &location[i + 1..]))
+            .find_map(|path| bounds.get(path))?;
         files.push((min.clone(), max.clone(), file.clone()));
     }
     if files.is_empty() {
