@@ -267,15 +267,18 @@ fn real_main() -> anyhow::Result<()> {
     };
 
     let session = Arc::new(db.session());
-    match script {
+    let result = match script {
         Some(sql) => {
             let mut out = std::io::stdout();
-            rt.block_on(run_script(&*session, &sql, format, &mut out, false))?;
-            Ok(())
+            rt.block_on(run_script(&*session, &sql, format, &mut out, false))
+                .map_err(anyhow::Error::from)
         }
-        None => {
-            Repl::new(session, format).run(rt.handle())?;
-            Ok(())
-        }
-    }
+        None => Repl::new(session, format)
+            .run(rt.handle())
+            .map_err(anyhow::Error::from),
+    };
+    // Dropping a runtime waits for every task to reach its next yield. A query cancelled with
+    // Ctrl-C leaves its tasks to stop on their own, and quitting must not wait for them.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }

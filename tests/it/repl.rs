@@ -64,9 +64,11 @@ fn repl_multiline_describe_completion_errors_and_cancel() {
     s.expect("transactions").unwrap();
 
     // Ctrl-C cancels the running query, not the shell.
+    // The spinner's row count shows the query is running, so the Ctrl-C cannot land on an
+    // earlier command still busy on a loaded machine.
     s.send_line("SELECT sum(value) AS total FROM range(100000000000);")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    s.expect(" rows").unwrap();
     s.send(ControlCode::EndOfText).unwrap();
     s.expect("Cancelled.").unwrap();
     s.send_line("SELECT 7 AS seven;").unwrap();
