@@ -140,7 +140,7 @@ impl DecimalOp {
 
     /// For operands of at most these magnitudes, a bound on the result's magnitude when it
     /// fits in i128, so that wrapping arithmetic is exact; `None` when it may not fit.
-    fn fits(&self, left: u128, right: u128) -> Option<u128> {
+    fn result_bound(&self, left: u128, right: u128) -> Option<u128> {
         let value = match self.op {
             Operator::Multiply => left.checked_mul(right),
             _ => left
@@ -223,7 +223,7 @@ impl UncheckedWhenSafe {
             left_bound.unwrap_or_else(|| l.magnitude()),
             right_bound.unwrap_or_else(|| r.magnitude()),
         );
-        let Some(bound) = self.op.fits(magnitudes.0, magnitudes.1) else {
+        let Some(bound) = self.op.result_bound(magnitudes.0, magnitudes.1) else {
             return Ok(None);
         };
         let (lf, rf) = (self.op.left_factor, self.op.right_factor);
