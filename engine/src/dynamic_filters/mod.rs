@@ -15,7 +15,9 @@
 //! (q7's customers drop 92 % of orders before they fill the hash table of the orders-lineitem
 //! join: 825 MB of it at SF10).
 
+mod build_keys;
 mod exec;
+mod key_bitmap;
 mod selective;
 
 use std::collections::{HashMap, HashSet};
@@ -31,8 +33,9 @@ use datafusion::physical_expr::utils::{reassign_expr_columns, split_conjunction}
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::joins::HashJoinExec;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ChildrenPropertiesMode, ExecutionPlan, ReplaceChildrenOptions};
 
+use build_keys::{BuildKeys, BuildKeysExec, ProbeKeys};
 use exec::DynamicFilterExec;
 use selective::WhileSelective;
 
@@ -53,6 +56,7 @@ impl PhysicalOptimizerRule for DynamicFilterScans {
         let mut skipping = HashMap::new();
         operators_skipped(&plan, &mut Vec::new(), &mut skipping);
         let from_hash_joins = hash_join_filters(&plan)?;
+        let (plan, bitmaps) = gather_build_keys(plan)?;
         plan.transform_up(|node| {
             let Some(filters) = scan_dynamic_filters(&node) else {
                 return Ok(Transformed::no(node));
@@ -79,7 +83,14 @@ impl PhysicalOptimizerRule for DynamicFilterScans {
                     let waits = f
                         .expression_id()
                         .is_some_and(|id| from_hash_joins.contains(&id));
-                    let filter = WhileSelective::new(f, skips);
+                    let mut filter = WhileSelective::new(f.clone(), skips);
+                    if let Some(probe) = f
+                        .expression_id()
+                        .and_then(|id| bitmaps.get(&id))
+                        .and_then(|build| probe_keys(&f, build, &schema))
+                    {
+                        filter = filter.with_bitmaps(probe);
+                    }
                     Arc::new(if waits {
                         filter.waiting_for_its_join()
                     } else {
@@ -141,6 +152,80 @@ fn operators_skipped(
     }
 }
 
+/// Each join's build keys, by the id of the join's dynamic filter.
+type BuildKeysById = HashMap<u64, Arc<BuildKeys>>;
+
+/// Puts a `BuildKeysExec` above the build side of each hash join whose dynamic filter
+/// reaches a scan and which has an integer key; returns the plan and, per filter id, the
+/// join's build keys.
+fn gather_build_keys(
+    plan: Arc<dyn ExecutionPlan>,
+) -> Result<(Arc<dyn ExecutionPlan>, BuildKeysById)> {
+    let mut at_scans = HashSet::new();
+    plan.apply(|node| {
+        let filters = scan_dynamic_filters(node).unwrap_or_default();
+        at_scans.extend(filters.iter().filter_map(|f| f.expression_id()));
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let mut bitmaps = HashMap::new();
+    let plan = plan
+        .transform_up(|node| {
+            let Some(join) = node.downcast_ref::<HashJoinExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let made = node.dynamic_expressions_produced();
+            let Some(id) = made
+                .iter()
+                .filter_map(|e| e.expression_id())
+                .find(|id| at_scans.contains(id))
+            else {
+                return Ok(Transformed::no(node));
+            };
+            let left = join.left().schema();
+            let keys: Vec<_> = join
+                .on()
+                .iter()
+                .map(|(l, _)| {
+                    let supported = l.data_type(&left).is_ok_and(|t| key_bitmap::supported(&t));
+                    supported.then(|| Arc::clone(l))
+                })
+                .collect();
+            if keys.iter().all(Option::is_none) {
+                return Ok(Transformed::no(node));
+            }
+            let build = BuildKeysExec::new(Arc::clone(join.left()), keys);
+            bitmaps.insert(id, Arc::clone(build.build_keys()));
+            let right = Arc::clone(join.right());
+            // The build side's properties are its input's: the join's stay as they were.
+            let keep = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep);
+            let node = Arc::clone(&node).replace_children(vec![Arc::new(build), right], keep)?;
+            Ok(Transformed::yes(node))
+        })?
+        .data;
+    Ok((plan, bitmaps))
+}
+
+/// The probe-side keys of a join's dynamic filter at a scan (its children, in the join's
+/// key order, bound to the scan's columns), for the keys with a bitmap.
+fn probe_keys(
+    filter: &Arc<dyn PhysicalExpr>,
+    build: &Arc<BuildKeys>,
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+) -> Option<ProbeKeys> {
+    let exprs: Vec<_> = filter
+        .children()
+        .into_iter()
+        .map(|e| {
+            let supported = e.data_type(schema).is_ok_and(|t| key_bitmap::supported(&t));
+            supported.then(|| Arc::clone(e))
+        })
+        .collect();
+    exprs.iter().any(Option::is_some).then(|| ProbeKeys {
+        exprs,
+        build: Arc::clone(build),
+    })
+}
+
 /// The ids of the dynamic filters that hash joins make.
 fn hash_join_filters(plan: &Arc<dyn ExecutionPlan>) -> Result<HashSet<u64>> {
     let mut ids = HashSet::new();
@@ -194,10 +279,20 @@ mod tests {
         let answer = text(sql.into()).await;
         assert!(answer.contains("| 10       | 32         |"), "{answer}");
         // 1000 keys make the filter a hash-table lookup. Right below its join it would only
-        // save a repartition, so it steps aside after the first batch it filtered.
+        // save a repartition, so it steps aside after the first batch it filtered; an
+        // integer key is checked in a bitmap of the build keys instead, which stays.
         let sql = "SELECT count(*) FROM big \
                    JOIN (SELECT k FROM big WHERE k % 200 = 0) AS picked ON big.k = picked.k";
         let plan = explain(sql).await;
+        assert!(plan.contains("BuildKeysExec: bitmaps=[k@0]"), "{plan}");
+        assert_eq!(filter_output_rows(&plan), [1000.0], "{plan}");
+        let answer = text(sql.into()).await;
+        assert!(answer.contains("| 1000     |"), "{answer}");
+        let sql = "SELECT count(*) FROM (SELECT CAST(k AS VARCHAR) AS s FROM big) AS b \
+                   JOIN (SELECT CAST(k AS VARCHAR) AS s FROM big WHERE k % 200 = 0) AS picked \
+                   ON b.s = picked.s";
+        let plan = explain(sql).await;
+        assert!(!plan.contains("BuildKeysExec"), "{plan}");
         let kept = filter_output_rows(&plan);
         assert!(kept.len() == 1 && kept[0] > 190_000.0, "{plan}");
         let answer = text(sql.into()).await;

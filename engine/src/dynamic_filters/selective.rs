@@ -17,6 +17,8 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 use datafusion::physical_plan::joins::HashTableLookupExpr;
 
+use super::build_keys::ProbeKeys;
+
 /// Rows a filter is judged on (across the scan's partitions): eight default batches.
 const SAMPLE_ROWS: usize = 8 * 8192;
 
@@ -38,6 +40,8 @@ pub(super) struct WhileSelective {
     /// A hash-table lookup: kept only if it drops 9 rows in 10.
     strict: AtomicBool,
     off: AtomicBool,
+    /// The join's build keys as bitmaps: checked instead of the filter once complete.
+    probe: Option<ProbeKeys>,
 }
 
 impl WhileSelective {
@@ -51,7 +55,16 @@ impl WhileSelective {
             inspected: AtomicBool::new(false),
             strict: AtomicBool::new(false),
             off: AtomicBool::new(false),
+            probe: None,
         }
+    }
+
+    /// Checks the probe rows' keys against the join's build keys in bitmaps, once they are
+    /// complete: a bit per key, cheap enough to keep like a key set (while it drops half
+    /// the rows), even right below its join.
+    pub(super) fn with_bitmaps(mut self, probe: ProbeKeys) -> Self {
+        self.probe = Some(probe);
+        self
     }
 
     /// Its first rows wait until the join has built the filter. A scan can start before the
@@ -76,6 +89,7 @@ impl WhileSelective {
     pub(super) fn fresh(&self) -> Self {
         Self {
             waits: self.waits,
+            probe: self.probe.clone(),
             ..Self::new(Arc::clone(&self.filter), self.skips_work)
         }
     }
@@ -120,6 +134,12 @@ impl PhysicalExpr for WhileSelective {
         if self.off.load(Ordering::Relaxed) {
             return Ok(ALL);
         }
+        if let Some(probe) = &self.probe {
+            if let Some(mask) = probe.evaluate(batch)? {
+                self.judge(mask.len(), mask.true_count());
+                return Ok(ColumnarValue::Array(std::sync::Arc::new(mask)));
+            }
+        }
         let result = self.filter.evaluate(batch)?;
         if matches!(
             result,
@@ -147,6 +167,7 @@ impl PhysicalExpr for WhileSelective {
         vec![&self.filter]
     }
 
+    /// Without the bitmaps' probe keys, which are bound to the columns the filter had.
     fn with_new_children(
         self: Arc<Self>,
         mut children: Vec<Arc<dyn PhysicalExpr>>,
