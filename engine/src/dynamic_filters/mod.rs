@@ -322,6 +322,34 @@ mod tests {
         assert!(answer.contains("| 199999 |"), "{answer}");
     }
 
+    /// A partitioned join builds one table per partition, and its keys' bitmap gathers all of
+    /// them: complete only when every partition has built, then it filters the probe scan.
+    #[tokio::test]
+    async fn a_partitioned_join_filters_with_every_partitions_keys() {
+        let (_dir, db) = crate::test_util::database();
+        let session = db.session();
+        for sql in [
+            "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
+            "SET datafusion.optimizer.hash_join_single_partition_threshold = 0",
+            "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 0",
+        ] {
+            session.execute_one(sql).await.unwrap();
+        }
+        let sql = "SELECT count(*), sum(big.v) FROM big \
+                   JOIN (SELECT k FROM big WHERE k % 200 = 0) AS picked ON big.k = picked.k";
+        let plan = crate::test_util::query_text(&session, &format!("EXPLAIN ANALYZE {sql}")).await;
+        assert!(plan.contains("mode=Partitioned"), "{plan}");
+        assert!(plan.contains("BuildKeysExec"), "{plan}");
+        assert_eq!(filter_output_rows(&plan), [1000.0], "{plan}");
+        // k = 200·i: v = 200·i mod 7 = 4·i mod 7, summed over i < 1000.
+        let expected: u64 = (0..1000u64).map(|i| (200 * i) % 7).sum();
+        let answer = crate::test_util::query_text(&session, sql).await;
+        assert!(
+            answer.contains(&format!("| 1000     | {expected}")),
+            "{answer}"
+        );
+    }
+
     /// Rows out of each dynamic filter on a scan, in an EXPLAIN ANALYZE (`10`, `191.8 K`).
     fn filter_output_rows(plan: &str) -> Vec<f64> {
         let rows = |line: &str| {
