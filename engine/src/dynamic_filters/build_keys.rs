@@ -18,6 +18,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::error::Result;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{RecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::{
@@ -51,6 +52,8 @@ struct Round {
     /// Per key; `None` once the key's values spread too far (or its stream failed).
     building: Vec<Option<KeyBitmap>>,
     complete: Option<Arc<Vec<Option<KeyBitmap>>>>,
+    /// The partitions' shares of the session's memory pool, held as long as the bitmaps.
+    memory: Vec<MemoryReservation>,
 }
 
 impl BuildKeys {
@@ -73,9 +76,11 @@ impl BuildKeys {
         round.started += 1;
     }
 
-    /// A build partition's keys, `None` for a key whose values spread too far.
-    fn finish(&self, keys: Vec<Option<KeyBitmap>>) -> usize {
+    /// A build partition's keys, `None` for a key whose values spread too far, and the
+    /// memory they hold.
+    fn finish(&self, keys: Vec<Option<KeyBitmap>>, memory: MemoryReservation) -> usize {
         let mut round = self.round.lock();
+        round.memory.push(memory);
         for (into, from) in round.building.iter_mut().zip(keys) {
             let merged = match (into.as_mut(), from) {
                 (Some(into), Some(from)) => into.merge(&from),
@@ -243,6 +248,8 @@ impl ExecutionPlan for BuildKeysExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        let memory = MemoryConsumer::new(format!("BuildKeysExec[{partition}]"))
+            .register(context.memory_pool());
         let input = self.input.execute(partition, context)?;
         self.build.start();
         Ok(Box::pin(Gather {
@@ -256,6 +263,7 @@ impl ExecutionPlan for BuildKeysExec {
             build: Arc::clone(&self.build),
             metrics: BaselineMetrics::new(&self.metrics, partition),
             bytes: MetricBuilder::new(&self.metrics).gauge("bitmap_bytes", partition),
+            memory: Some(memory),
             finished: false,
         }))
     }
@@ -273,6 +281,7 @@ struct Gather {
     build: Arc<BuildKeys>,
     metrics: BaselineMetrics,
     bytes: Gauge,
+    memory: Option<MemoryReservation>,
     finished: bool,
 }
 
@@ -288,6 +297,15 @@ impl Gather {
                 *bitmap = None;
             }
         }
+        // Under a memory limit the join's own table comes first: bitmaps that do not fit
+        // are dropped, and the probe side is filtered as it was without them.
+        let size = self.bitmaps.iter().flatten().map(KeyBitmap::size).sum();
+        if let Some(memory) = &mut self.memory {
+            if memory.try_resize(size).is_err() {
+                self.bitmaps.iter_mut().for_each(|b| *b = None);
+                memory.free();
+            }
+        }
         Ok(())
     }
 
@@ -299,7 +317,8 @@ impl Gather {
         if !complete {
             bitmaps.iter_mut().for_each(|b| *b = None);
         }
-        self.bytes.set(self.build.finish(bitmaps));
+        let memory = self.memory.take().expect("finished once");
+        self.bytes.set(self.build.finish(bitmaps, memory));
     }
 }
 
@@ -341,6 +360,12 @@ mod tests {
         Some(bitmap)
     }
 
+    fn memory() -> MemoryReservation {
+        use datafusion::execution::memory_pool::{MemoryPool, UnboundedMemoryPool};
+        let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
+        MemoryConsumer::new("test").register(&pool)
+    }
+
     fn holds(bitmap: &KeyBitmap, key: i64) -> bool {
         bitmap.contains_all(&Int64Array::from(vec![key])).value(0)
     }
@@ -352,9 +377,9 @@ mod tests {
         let build = BuildKeys::new(2, 2);
         build.start();
         build.start();
-        build.finish(vec![keys(&[1, 2]), keys(&[10])]);
+        build.finish(vec![keys(&[1, 2]), keys(&[10])], memory());
         assert!(build.complete().is_none());
-        build.finish(vec![keys(&[3]), None]);
+        build.finish(vec![keys(&[3]), None], memory());
         let complete = build.complete().unwrap();
         let first = complete[0].as_ref().unwrap();
         assert!(holds(first, 1) && holds(first, 3) && !holds(first, 4));
@@ -362,8 +387,8 @@ mod tests {
         build.start();
         assert!(build.complete().is_none(), "a new execution starts over");
         build.start();
-        build.finish(vec![keys(&[7]), keys(&[8])]);
-        build.finish(vec![keys(&[9]), keys(&[8])]);
+        build.finish(vec![keys(&[7]), keys(&[8])], memory());
+        build.finish(vec![keys(&[9]), keys(&[8])], memory());
         let complete = build.complete().unwrap();
         let first = complete[0].as_ref().unwrap();
         assert!(holds(first, 7) && holds(first, 9) && !holds(first, 1));

@@ -350,6 +350,30 @@ mod tests {
         );
     }
 
+    /// Under a memory limit a bitmap that does not fit is dropped, not the query: keys 12
+    /// blocks apart need 8 MiB of bitmap, over a 4 MiB limit. The probe scan is then filtered
+    /// as without bitmaps (a hash lookup right below its join steps aside).
+    #[tokio::test]
+    async fn a_bitmap_over_the_memory_limit_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config {
+            memory_limit: Some(4 << 20),
+            ..Default::default()
+        };
+        let db = crate::Database::open(dir.path(), config).unwrap();
+        let session = db.session();
+        let create = "CREATE TABLE big AS SELECT value * 4096 AS k FROM range(200000)";
+        session.execute_one(create).await.unwrap();
+        let sql = "SELECT count(*) FROM big \
+                   JOIN (SELECT k FROM big WHERE k % 819200 = 0) AS picked ON big.k = picked.k";
+        let plan = crate::test_util::query_text(&session, &format!("EXPLAIN ANALYZE {sql}")).await;
+        assert!(plan.contains("bitmap_bytes=0"), "{plan}");
+        let kept = filter_output_rows(&plan);
+        assert!(kept.len() == 1 && kept[0] > 190_000.0, "{plan}");
+        let answer = crate::test_util::query_text(&session, sql).await;
+        assert!(answer.contains("| 1000     |"), "{answer}");
+    }
+
     /// Rows out of each dynamic filter on a scan, in an EXPLAIN ANALYZE (`10`, `191.8 K`).
     fn filter_output_rows(plan: &str) -> Vec<f64> {
         let rows = |line: &str| {
