@@ -31,7 +31,7 @@ use datafusion::physical_plan::{
 use futures::{Stream, StreamExt};
 use parking_lot::Mutex;
 
-use super::key_bitmap::{as_i64, KeyBitmap};
+use super::key_bitmap::{key_values, KeyBitmap};
 
 /// The bitmaps of one join's build keys, shared by the build side's node and the probe
 /// side's filters. Complete once every build partition has ended; until then, and when a
@@ -127,7 +127,7 @@ impl ProbeKeys {
             let (Some(expr), Some(bitmap)) = (expr, bitmap) else {
                 continue;
             };
-            let keys = as_i64(&expr.evaluate(batch)?.into_array(batch.num_rows())?)?;
+            let keys = key_values(expr, batch)?;
             let present = bitmap.contains_all(&keys);
             mask = Some(match mask {
                 Some(m) => and(&m, &present)?,
@@ -292,7 +292,7 @@ impl Gather {
             let (Some(expr), Some(inner)) = (expr, bitmap.as_mut()) else {
                 continue;
             };
-            let keys = as_i64(&expr.evaluate(batch)?.into_array(batch.num_rows())?)?;
+            let keys = key_values(expr, batch)?;
             if !inner.insert_all(&keys) {
                 *bitmap = None;
             }

@@ -1,11 +1,14 @@
 //! A set of integer join keys as a bitmap: a probe row is checked in a nanosecond or two,
 //! where a lookup in the join's hash table costs what the join's own probe does.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int64Type, Schema};
 use datafusion::error::Result;
+use datafusion::physical_expr::PhysicalExpr;
 
 /// Keys per block: 2^16, 8 KiB of bits.
 const BLOCK_SHIFT: u32 = 16;
@@ -17,25 +20,26 @@ const MAX_SPAN: u64 = 1 << 16;
 
 type Block = Box<[u64; BLOCK_WORDS]>;
 
-/// Whether a join key of this type can go into a bitmap (its values fit an `i64`).
-pub(super) fn supported(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::Date32
-            | DataType::Date64
-    )
+/// `key` itself when its type can go into a bitmap: its values fit an `i64` (every integer
+/// type but `UInt64`, and dates).
+pub(super) fn bitmap_key(
+    key: &Arc<dyn PhysicalExpr>,
+    schema: &Schema,
+) -> Option<Arc<dyn PhysicalExpr>> {
+    let fits = |t: DataType| {
+        (t.is_integer() && t != DataType::UInt64)
+            || matches!(t, DataType::Date32 | DataType::Date64)
+    };
+    key.data_type(schema)
+        .is_ok_and(fits)
+        .then(|| Arc::clone(key))
 }
 
-/// A supported key column as `i64`s (the same values, so build and probe sides compare).
-pub(super) fn as_i64(keys: &ArrayRef) -> Result<ArrayRef> {
-    Ok(cast(keys, &DataType::Int64)?)
+/// A bitmap key's values in `batch`, as `i64`s (the same values, so build and probe sides
+/// compare).
+pub(super) fn key_values(key: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<ArrayRef> {
+    let values = key.evaluate(batch)?.into_array(batch.num_rows())?;
+    Ok(cast(&values, &DataType::Int64)?)
 }
 
 /// The keys present, in blocks of 2^16 allocated where keys fall: a dense range of keys

@@ -185,10 +185,7 @@ fn gather_build_keys(
             let keys: Vec<_> = join
                 .on()
                 .iter()
-                .map(|(l, _)| {
-                    let supported = l.data_type(&left).is_ok_and(|t| key_bitmap::supported(&t));
-                    supported.then(|| Arc::clone(l))
-                })
+                .map(|(l, _)| key_bitmap::bitmap_key(l, &left))
                 .collect();
             if keys.iter().all(Option::is_none) {
                 return Ok(Transformed::no(node));
@@ -215,10 +212,7 @@ fn probe_keys(
     let exprs: Vec<_> = filter
         .children()
         .into_iter()
-        .map(|e| {
-            let supported = e.data_type(schema).is_ok_and(|t| key_bitmap::supported(&t));
-            supported.then(|| Arc::clone(e))
-        })
+        .map(|e| key_bitmap::bitmap_key(e, schema))
         .collect();
     exprs.iter().any(Option::is_some).then(|| ProbeKeys {
         exprs,
