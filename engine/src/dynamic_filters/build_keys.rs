@@ -138,6 +138,19 @@ impl ProbeKeys {
     }
 }
 
+/// The keys that have a bitmap, as `k@0, …`.
+impl fmt::Display for ProbeKeys {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        for (i, key) in self.exprs.iter().flatten().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{key}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Passes a hash join's build side through, gathering its keys into `BuildKeys`.
 #[derive(Debug)]
 pub(super) struct BuildKeysExec {

@@ -19,6 +19,7 @@ mod build_keys;
 mod exec;
 mod key_bitmap;
 mod selective;
+mod sideways;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use datafusion::config::ConfigOptions;
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
-use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
+use datafusion::physical_expr::expressions::{lit, Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::utils::{reassign_expr_columns, split_conjunction};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -56,11 +57,13 @@ impl PhysicalOptimizerRule for DynamicFilterScans {
         let mut skipping = HashMap::new();
         operators_skipped(&plan, &mut Vec::new(), &mut skipping);
         let from_hash_joins = hash_join_filters(&plan)?;
-        let (plan, bitmaps) = gather_build_keys(plan)?;
+        let (plan, bitmaps, mut below_aggregates) = gather_build_keys(plan)?;
         plan.transform_up(|node| {
-            let Some(filters) = scan_dynamic_filters(&node) else {
+            let filters = scan_dynamic_filters(&node).unwrap_or_default();
+            let below = below_aggregates.remove(&leaf_id(&node)).unwrap_or_default();
+            if filters.is_empty() && below.is_empty() {
                 return Ok(Transformed::no(node));
-            };
+            }
             // The scan's predicate is bound to the file's columns; the filter sits on the
             // scan's output. A key the scan does not output leaves the scan as it was.
             let schema = node.schema();
@@ -97,6 +100,9 @@ impl PhysicalOptimizerRule for DynamicFilterScans {
                         filter
                     })
                 })
+                .chain(below.into_iter().map(|probe| {
+                    Arc::new(WhileSelective::new(lit(true), true).with_bitmaps(probe))
+                }))
                 .collect();
             let filter = DynamicFilterExec::new(node, filters);
             Ok(Transformed::yes(Arc::new(filter) as Arc<dyn ExecutionPlan>))
@@ -155,32 +161,45 @@ fn operators_skipped(
 /// Each join's build keys, by the id of the join's dynamic filter.
 type BuildKeysById = HashMap<u64, Arc<BuildKeys>>;
 
-/// Puts a `BuildKeysExec` above the build side of each hash join whose dynamic filter
-/// reaches a scan and which has an integer key; returns the plan and, per filter id, the
-/// join's build keys.
+/// Per scan (`leaf_id`): probe keys of joins whose own filter does not reach it (sideways.rs).
+type ProbeKeysByScan = HashMap<usize, Vec<ProbeKeys>>;
+
+/// A plan node's identity while the plan is rewritten: scans are leaves, kept as they are.
+fn leaf_id(node: &Arc<dyn ExecutionPlan>) -> usize {
+    Arc::as_ptr(node) as *const () as usize
+}
+
+/// Puts a `BuildKeysExec` above the build side of each hash join with an integer key whose
+/// dynamic filter reaches a scan, or whose probe key is a column of a scan its filter does
+/// not reach (below an aggregate); returns the plan, per filter id the join's build keys,
+/// and per such scan the probe keys to check against them.
 fn gather_build_keys(
     plan: Arc<dyn ExecutionPlan>,
-) -> Result<(Arc<dyn ExecutionPlan>, BuildKeysById)> {
+) -> Result<(Arc<dyn ExecutionPlan>, BuildKeysById, ProbeKeysByScan)> {
     let mut at_scans = HashSet::new();
+    // Scans by identity, with the filters on them; one that occurs twice is left alone.
+    let mut scans: HashMap<usize, (usize, HashSet<u64>)> = HashMap::new();
     plan.apply(|node| {
         let filters = scan_dynamic_filters(node).unwrap_or_default();
-        at_scans.extend(filters.iter().filter_map(|f| f.expression_id()));
+        let ids: HashSet<u64> = filters.iter().filter_map(|f| f.expression_id()).collect();
+        at_scans.extend(ids.iter().copied());
+        if node.children().is_empty() {
+            let scan = scans.entry(leaf_id(node)).or_default();
+            scan.0 += 1;
+            scan.1 = ids;
+        }
         Ok(TreeNodeRecursion::Continue)
     })?;
     let mut bitmaps = HashMap::new();
+    let mut below_aggregates: ProbeKeysByScan = HashMap::new();
     let plan = plan
         .transform_up(|node| {
             let Some(join) = node.downcast_ref::<HashJoinExec>() else {
                 return Ok(Transformed::no(node));
             };
             let made = node.dynamic_expressions_produced();
-            let Some(id) = made
-                .iter()
-                .filter_map(|e| e.expression_id())
-                .find(|id| at_scans.contains(id))
-            else {
-                return Ok(Transformed::no(node));
-            };
+            let made: Vec<u64> = made.iter().filter_map(|e| e.expression_id()).collect();
+            let id = made.iter().copied().find(|id| at_scans.contains(id));
             let left = join.left().schema();
             let keys: Vec<_> = join
                 .on()
@@ -190,8 +209,46 @@ fn gather_build_keys(
             if keys.iter().all(Option::is_none) {
                 return Ok(Transformed::no(node));
             }
+            // Probe keys that are a scan's column where this join's filter is not.
+            let mut targets: Vec<(usize, usize, Arc<dyn PhysicalExpr>)> = Vec::new();
+            if sideways::drops_unmatched_probe_rows(join.join_type()) {
+                for (i, (_, probe)) in join.on().iter().enumerate() {
+                    let Some(column) = probe.downcast_ref::<Column>() else {
+                        continue;
+                    };
+                    let Some((scan, at)) = sideways::column_source(join.right(), column.index())
+                    else {
+                        continue;
+                    };
+                    let schema = scan.schema();
+                    let key: Arc<dyn PhysicalExpr> =
+                        Arc::new(Column::new(schema.field(at).name(), at));
+                    let alone = scans.get(&leaf_id(&scan)).is_some_and(|(count, ids)| {
+                        *count == 1 && !made.iter().any(|id| ids.contains(id))
+                    });
+                    if let (true, Some(_), Some(key)) =
+                        (alone, &keys[i], key_bitmap::bitmap_key(&key, &schema))
+                    {
+                        targets.push((leaf_id(&scan), i, key));
+                    }
+                }
+            }
+            if id.is_none() && targets.is_empty() {
+                return Ok(Transformed::no(node));
+            }
             let build = BuildKeysExec::new(Arc::clone(join.left()), keys);
-            bitmaps.insert(id, Arc::clone(build.build_keys()));
+            if let Some(id) = id {
+                bitmaps.insert(id, Arc::clone(build.build_keys()));
+            }
+            for (scan, i, key) in targets {
+                let mut exprs = vec![None; join.on().len()];
+                exprs[i] = Some(key);
+                let build = Arc::clone(build.build_keys());
+                below_aggregates
+                    .entry(scan)
+                    .or_default()
+                    .push(ProbeKeys { exprs, build });
+            }
             let right = Arc::clone(join.right());
             // The build side's properties are its input's: the join's stay as they were.
             let keep = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep);
@@ -199,7 +256,7 @@ fn gather_build_keys(
             Ok(Transformed::yes(node))
         })?
         .data;
-    Ok((plan, bitmaps))
+    Ok((plan, bitmaps, below_aggregates))
 }
 
 /// The probe-side keys of a join's dynamic filter at a scan (its children, in the join's
@@ -342,6 +399,42 @@ mod tests {
             answer.contains(&format!("| 1000     | {expected}")),
             "{answer}"
         );
+    }
+
+    /// A join on a key and an aggregate's result (TPC-H q2's shape): its dynamic filter
+    /// stops at the aggregate, but the key is the aggregate's group key, a column of the scan
+    /// below it, where the join's build keys drop the rows no build row joins before they
+    /// are grouped. An outer join's null-extended side is not filtered.
+    #[tokio::test]
+    async fn build_keys_filter_the_scan_below_an_aggregate() {
+        let (_dir, db) = crate::test_util::database();
+        let session = db.session();
+        for sql in [
+            "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
+            "CREATE TABLE few AS SELECT value * 1000 AS k, (value * 1000) % 7 AS v \
+             FROM range(10)",
+        ] {
+            session.execute_one(sql).await.unwrap();
+        }
+        let session = &session;
+        let text =
+            move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
+        let sql = "SELECT count(*), sum(few.k) FROM few \
+                   JOIN (SELECT k, min(v) AS m FROM big GROUP BY k) AS g \
+                   ON few.k = g.k AND few.v = g.m";
+        let plan = text(format!("EXPLAIN ANALYZE {sql}")).await;
+        assert!(plan.contains("in_build_keys(k@0)"), "{plan}");
+        assert_eq!(filter_output_rows(&plan), [10.0], "{plan}");
+        let answer = text(sql.into()).await;
+        assert!(answer.contains("| 10       | 45000      |"), "{answer}");
+        // A right join keeps every group: nothing is dropped below it.
+        let sql = "SELECT count(*), count(few.k) FROM few \
+                   RIGHT JOIN (SELECT k, min(v) AS m FROM big GROUP BY k) AS g \
+                   ON few.k = g.k AND few.v = g.m";
+        let plan = text(format!("EXPLAIN ANALYZE {sql}")).await;
+        assert!(!plan.contains("in_build_keys"), "{plan}");
+        let answer = text(sql.into()).await;
+        assert!(answer.contains("| 200000   | 10 "), "{answer}");
     }
 
     /// Under a memory limit a bitmap that does not fit is dropped, not the query: keys 12

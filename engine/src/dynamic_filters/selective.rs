@@ -12,7 +12,7 @@ use datafusion::common::tree_node::TreeNode;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
-use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
+use datafusion::physical_expr::expressions::{DynamicFilterPhysicalExpr, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 use datafusion::physical_plan::joins::HashTableLookupExpr;
@@ -189,7 +189,14 @@ impl PhysicalExpr for WhileSelective {
 
 impl fmt::Display for WhileSelective {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "while_selective({})", self.filter)
+        let bitmaps_only = self
+            .filter
+            .downcast_ref::<Literal>()
+            .is_some_and(|l| l.value() == &ScalarValue::Boolean(Some(true)));
+        match &self.probe {
+            Some(probe) if bitmaps_only => write!(f, "in_build_keys({probe})"),
+            _ => write!(f, "while_selective({})", self.filter),
+        }
     }
 }
 
