@@ -27,18 +27,13 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::build_keys::BuildKeysExec;
 use crate::plain_scan::PlainScanExec;
 
-/// Whether the join's output holds no probe row without a match: dropping such rows below
-/// the join leaves its answer as it was.
-pub(super) fn drops_unmatched_probe_rows(join_type: &JoinType) -> bool {
-    matches!(
-        join_type,
-        JoinType::Inner
-            | JoinType::Left
-            | JoinType::LeftSemi
-            | JoinType::LeftAnti
-            | JoinType::LeftMark
-            | JoinType::RightSemi
-    )
+/// Whether dropping probe rows that match no build row leaves the join's answer as it was:
+/// the join's output holds no probe row without a match (DataFusion's "probe side
+/// preserved" for filters), and it is no null-aware anti join (`NOT IN`), whose answer
+/// changes when its probe side becomes empty: a build-side NULL is then kept.
+pub(super) fn drops_unmatched_probe_rows(join: &HashJoinExec) -> bool {
+    let (_, probe_preserved) = join.join_type().on_lr_is_preserved();
+    probe_preserved && !join.null_aware
 }
 
 /// The scan whose column `column` of `node`'s output is, unchanged, and that column's index
