@@ -29,7 +29,7 @@ use datafusion::config::ConfigOptions;
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
-use datafusion::physical_expr::expressions::{lit, Column, DynamicFilterPhysicalExpr};
+use datafusion::physical_expr::expressions::{Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::utils::{reassign_expr_columns, split_conjunction};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -100,9 +100,11 @@ impl PhysicalOptimizerRule for DynamicFilterScans {
                         filter
                     })
                 })
-                .chain(below.into_iter().map(|probe| {
-                    Arc::new(WhileSelective::new(lit(true), true).with_bitmaps(probe))
-                }))
+                .chain(
+                    below
+                        .into_iter()
+                        .map(|probe| Arc::new(WhileSelective::build_keys_only(probe))),
+                )
                 .collect();
             let filter = DynamicFilterExec::new(node, filters);
             Ok(Transformed::yes(Arc::new(filter) as Arc<dyn ExecutionPlan>))
@@ -164,6 +166,10 @@ type BuildKeysById = HashMap<u64, Arc<BuildKeys>>;
 /// Per scan (`leaf_id`): probe keys of joins whose own filter does not reach it (sideways.rs).
 type ProbeKeysByScan = HashMap<usize, Vec<ProbeKeys>>;
 
+/// The plan's scans by `leaf_id`: how often each occurs, and the ids of the dynamic
+/// filters on it.
+type Scans = HashMap<usize, (usize, HashSet<u64>)>;
+
 /// A plan node's identity while the plan is rewritten: scans are leaves, kept as they are.
 fn leaf_id(node: &Arc<dyn ExecutionPlan>) -> usize {
     Arc::as_ptr(node) as *const () as usize
@@ -176,20 +182,17 @@ fn leaf_id(node: &Arc<dyn ExecutionPlan>) -> usize {
 fn gather_build_keys(
     plan: Arc<dyn ExecutionPlan>,
 ) -> Result<(Arc<dyn ExecutionPlan>, BuildKeysById, ProbeKeysByScan)> {
-    let mut at_scans = HashSet::new();
-    // Scans by identity, with the filters on them; one that occurs twice is left alone.
-    let mut scans: HashMap<usize, (usize, HashSet<u64>)> = HashMap::new();
+    let mut scans = Scans::new();
     plan.apply(|node| {
-        let filters = scan_dynamic_filters(node).unwrap_or_default();
-        let ids: HashSet<u64> = filters.iter().filter_map(|f| f.expression_id()).collect();
-        at_scans.extend(ids.iter().copied());
         if node.children().is_empty() {
+            let filters = scan_dynamic_filters(node).unwrap_or_default();
             let scan = scans.entry(leaf_id(node)).or_default();
             scan.0 += 1;
-            scan.1 = ids;
+            scan.1 = filters.iter().filter_map(|f| f.expression_id()).collect();
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
+    let at_scans: HashSet<u64> = scans.values().flat_map(|(_, ids)| ids).copied().collect();
     let mut bitmaps = HashMap::new();
     let mut below_aggregates: ProbeKeysByScan = HashMap::new();
     let plan = plan
@@ -209,30 +212,7 @@ fn gather_build_keys(
             if keys.iter().all(Option::is_none) {
                 return Ok(Transformed::no(node));
             }
-            // Probe keys that are a scan's column where this join's filter is not.
-            let mut targets: Vec<(usize, usize, Arc<dyn PhysicalExpr>)> = Vec::new();
-            if sideways::drops_unmatched_probe_rows(join) {
-                for (i, (_, probe)) in join.on().iter().enumerate() {
-                    let Some(column) = probe.downcast_ref::<Column>() else {
-                        continue;
-                    };
-                    let Some((scan, at)) = sideways::column_source(join.right(), column.index())
-                    else {
-                        continue;
-                    };
-                    let schema = scan.schema();
-                    let key: Arc<dyn PhysicalExpr> =
-                        Arc::new(Column::new(schema.field(at).name(), at));
-                    let alone = scans.get(&leaf_id(&scan)).is_some_and(|(count, ids)| {
-                        *count == 1 && !made.iter().any(|id| ids.contains(id))
-                    });
-                    if let (true, Some(_), Some(key)) =
-                        (alone, &keys[i], key_bitmap::bitmap_key(&key, &schema))
-                    {
-                        targets.push((leaf_id(&scan), i, key));
-                    }
-                }
-            }
+            let targets = below_aggregate_targets(join, &keys, &made, &scans);
             if id.is_none() && targets.is_empty() {
                 return Ok(Transformed::no(node));
             }
@@ -257,6 +237,39 @@ fn gather_build_keys(
         })?
         .data;
     Ok((plan, bitmaps, below_aggregates))
+}
+
+/// The join's probe keys that are a column of a scan its own filters (`made`) do not reach
+/// and that has a bitmap (sideways.rs): per key, the scan, the key's index in the join and
+/// its column in the scan. A scan that occurs twice in the plan is left alone.
+fn below_aggregate_targets(
+    join: &HashJoinExec,
+    keys: &[Option<Arc<dyn PhysicalExpr>>],
+    made: &[u64],
+    scans: &Scans,
+) -> Vec<(usize, usize, Arc<dyn PhysicalExpr>)> {
+    if !sideways::drops_unmatched_probe_rows(join) {
+        return Vec::new();
+    }
+    let mut targets = Vec::new();
+    for (i, (_, probe)) in join.on().iter().enumerate() {
+        let Some(column) = probe.downcast_ref::<Column>() else {
+            continue;
+        };
+        let Some((scan, at)) = sideways::column_source(join.right(), column.index()) else {
+            continue;
+        };
+        let schema = scan.schema();
+        let key: Arc<dyn PhysicalExpr> = Arc::new(Column::new(schema.field(at).name(), at));
+        let alone = scans
+            .get(&leaf_id(&scan))
+            .is_some_and(|(count, ids)| *count == 1 && !made.iter().any(|id| ids.contains(id)));
+        if let (true, Some(_), Some(key)) = (alone, &keys[i], key_bitmap::bitmap_key(&key, &schema))
+        {
+            targets.push((leaf_id(&scan), i, key));
+        }
+    }
+    targets
 }
 
 /// The probe-side keys of a join's dynamic filter at a scan (its children, in the join's

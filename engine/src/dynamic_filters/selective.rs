@@ -12,7 +12,7 @@ use datafusion::common::tree_node::TreeNode;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
-use datafusion::physical_expr::expressions::{DynamicFilterPhysicalExpr, Literal};
+use datafusion::physical_expr::expressions::{lit, DynamicFilterPhysicalExpr, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 use datafusion::physical_plan::joins::HashTableLookupExpr;
@@ -65,6 +65,12 @@ impl WhileSelective {
     pub(super) fn with_bitmaps(mut self, probe: ProbeKeys) -> Self {
         self.probe = Some(probe);
         self
+    }
+
+    /// Only the join's build keys, for a scan its dynamic filter does not reach
+    /// (sideways.rs): until the bitmaps are complete, every row passes.
+    pub(super) fn build_keys_only(probe: ProbeKeys) -> Self {
+        Self::new(lit(true), true).with_bitmaps(probe)
     }
 
     /// Its first rows wait until the join has built the filter. A scan can start before the
@@ -189,6 +195,7 @@ impl PhysicalExpr for WhileSelective {
 
 impl fmt::Display for WhileSelective {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // `build_keys_only`'s filter.
         let bitmaps_only = self
             .filter
             .downcast_ref::<Literal>()

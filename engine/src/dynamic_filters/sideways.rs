@@ -3,7 +3,8 @@
 //! DataFusion 55 pushes a hash join's dynamic filter down as one expression over all its keys,
 //! so it stops at an aggregate as soon as one key is an aggregate's result. TPC-H q2 joins
 //! its parts on `(ps_partkey, min(ps_supplycost))`: the filter stays above the aggregate, which
-//! groups all 8M partsupp rows (1.18M groups at SF10) to keep the 7.85K parts the join wants.
+//! grouped the 1.6M partsupp rows of European suppliers into 1.18M parts (SF10) to keep the
+//! 7.85K parts the join wants.
 //! A key that is a column all the way down (through projections, filters, repartitions, the
 //! group keys of aggregates and the preserved side of joins) names the rows it comes from,
 //! and a probe row whose key the build side lacks joins nothing: the join's build-key bitmap
