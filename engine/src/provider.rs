@@ -144,12 +144,18 @@ impl SchemaProvider for AbacusSchema {
         // delta-rs turns on row-level filter pushdown (`pushdown_filters`), which DataFusion
         // leaves off by default and which made filtered scans up to 2x slower (BENCHMARKS.md).
         // Row-group and page pruning still get the filters either way.
-        let provider = delta.table_provider().with_session(Arc::new(state)).await?;
-        // Per-column min/max for join ordering (see scan_stats.rs).
+        let provider = delta
+            .table_provider()
+            .with_session(Arc::new(state.clone()))
+            .await?;
+        // Per-column min/max for join ordering (see scan_stats.rs), and a small table's
+        // distinct counts (distinct_counts.rs).
+        let stats = crate::scan_stats::table_stats(&delta);
+        crate::distinct_counts::count_small_table(&stats, &state, Arc::clone(&provider)).await;
         let plain = crate::plain_scan::is_plain(&delta);
         Ok(Some(Arc::new(crate::scan_stats::WithColumnStats {
             inner: provider,
-            stats: crate::scan_stats::table_stats(&delta),
+            stats,
             plain,
             // Only a plain scan can declare an order (sorted_scan.rs): no record read else.
             sorted_by: plain

@@ -33,6 +33,8 @@ pub(crate) struct TableStats {
     /// every file has them and no nulls there: what a scan in that column's order needs
     /// (sorted_scan.rs).
     pub first_column_bounds: Option<HashMap<String, (ScalarValue, ScalarValue)>>,
+    /// A small table's string columns' distinct values, counted once (distinct_counts.rs).
+    pub distinct: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 /// A table version's statistics never change, and every query (and every pg_attribute
@@ -74,6 +76,7 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
                     .fields()
                     .next()
                     .and_then(|f| file_bounds(&actions, f.name())),
+                distinct: Default::default(),
             })
             .unwrap_or_default(),
     );
@@ -283,6 +286,11 @@ impl WithColumnStats {
                 }
                 if matches!(column.null_count, Precision::Absent) {
                     column.null_count = known.null_count;
+                    filled = true;
+                }
+                let counted = self.stats.distinct.get().and_then(|d| d.get(field.name()));
+                if let (Some(&n), Precision::Absent) = (counted, &column.distinct_count) {
+                    column.distinct_count = Precision::Inexact(n);
                     filled = true;
                 }
             }

@@ -67,6 +67,11 @@ impl Session {
             session_config = session_config.with_batch_size(n.max(1));
         }
         crate::join_modes::broadcast_larger_build_sides(&mut session_config);
+        // Build sides chosen from join_estimates.rs's estimates of joins.
+        session_config
+            .options_mut()
+            .optimizer
+            .use_statistics_registry = true;
         let state = SessionStateBuilder::new()
             .with_config(session_config)
             .with_runtime_env(runtime)
@@ -90,6 +95,7 @@ impl Session {
                     .chain([Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _])
                     .collect(),
             )
+            .with_statistics_registry(crate::join_estimates::registry())
             .with_physical_optimizer_rule(Arc::new(crate::filter_order::OrderConjuncts))
             .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
             .with_physical_optimizer_rule(Arc::new(crate::decimals::DecimalArithmetic))
