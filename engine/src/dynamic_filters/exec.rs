@@ -8,17 +8,22 @@ use datafusion::arrow::compute::{and, filter_record_batch};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::ScalarValue;
+use datafusion::datasource::source::DataSource;
 use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
+use super::build_keys::ProbeKeys;
+use super::in_decoder;
 use super::selective::WhileSelective;
 
 /// Unlike a `FilterExec`, a batch that every filter lets through (all of them once they
@@ -97,21 +102,64 @@ impl ExecutionPlan for DynamicFilterExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, context)?;
-        let schema = input.schema();
+        let schema = self.input.schema();
         let filters = self.filters.clone();
         let metrics = BaselineMetrics::new(&self.metrics, partition);
-        // Only the first batch waits: once it passed, every filter it waited for is complete.
-        let mut waiting = Some(self.filters.clone());
-        let input = input.then(move |batch| {
-            let filters = waiting.take();
-            async move {
-                for filter in filters.iter().flatten() {
-                    filter.ready().await;
-                }
-                batch
+        let probes: Vec<ProbeKeys> = self
+            .filters
+            .iter()
+            .filter_map(|f| f.probe().cloned())
+            .collect();
+        let files = in_decoder::parquet_files(&self.input).filter(|_| !probes.is_empty());
+        let input: SendableRecordBatchStream = match files {
+            None => {
+                let input = self.input.execute(partition, context)?;
+                // Only the first batch waits: once it passed, every filter it waited for is
+                // complete.
+                let mut waiting = Some(self.filters.clone());
+                let input = input.then(move |batch| {
+                    let filters = waiting.take();
+                    async move {
+                        for filter in filters.iter().flatten() {
+                            filter.ready().await;
+                        }
+                        batch
+                    }
+                });
+                Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), input))
             }
-        });
+            // The first batch, once the joins have built their keys, tells whether the
+            // partition checks them in its decoder (in_decoder.rs).
+            Some(files) => {
+                let waiting = self.filters.clone();
+                let decoded =
+                    MetricBuilder::new(&self.metrics).counter("filtered_in_decoder", partition);
+                let out_schema = Arc::clone(&schema);
+                let chosen = async move {
+                    let mut input = files.open(partition, Arc::clone(&context))?;
+                    let first = input.next().await.transpose()?;
+                    for filter in &waiting {
+                        filter.ready().await;
+                    }
+                    let Some(first) = first else {
+                        return Ok(input);
+                    };
+                    if in_decoder::narrow(&first, &probes)? {
+                        if let Some(decoder) = in_decoder::filtering_in_decoder(&files, &probes) {
+                            decoded.add(1);
+                            // Read again from the partition's start; the first batch is
+                            // dropped.
+                            return decoder.open(partition, context);
+                        }
+                    }
+                    let rest = futures::stream::once(async { Ok(first) }).chain(input);
+                    Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, rest))
+                        as SendableRecordBatchStream)
+                };
+                let input = futures::stream::once(chosen).try_flatten();
+                Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), input))
+            }
+        };
         let stream = input.filter_map(move |batch| {
             let out = batch.and_then(|batch| {
                 let _timer = metrics.elapsed_compute().timer();

@@ -100,6 +100,11 @@ impl WhileSelective {
         }
     }
 
+    /// The join's build keys it checks in bitmaps, if any.
+    pub(super) fn probe(&self) -> Option<&ProbeKeys> {
+        self.probe.as_ref()
+    }
+
     /// Stepped aside for good: every row passes.
     pub(super) fn is_off(&self) -> bool {
         self.off.load(Ordering::Relaxed)
