@@ -32,6 +32,8 @@ use datafusion::physical_plan::operator_statistics::{
 };
 use datafusion::physical_plan::ExecutionPlan;
 
+use crate::join_order::{column_distinct, key_join_rows};
+
 /// DataFusion's built-in providers, with hash joins estimated here. DataFusion's own join
 /// provider is left out: without distinct counts it takes the Cartesian product, which made
 /// q21's semi join build from 6M lineitem rows.
@@ -72,7 +74,7 @@ impl StatisticsProvider for HashJoinEstimates {
         for (lk, rk) in join.on() {
             divisor *= distinct(lk.as_ref(), left, l).max(distinct(rk.as_ref(), right, r));
         }
-        let inner = l * r / divisor.min(l.max(r)).max(1.0);
+        let inner = key_join_rows(l, r, divisor);
         let rows = match join.join_type() {
             JoinType::Inner => inner,
             JoinType::Left => inner.max(l),
@@ -198,21 +200,13 @@ fn equality_distinct(conjunct: &dyn PhysicalExpr, input: &Statistics) -> Option<
         .copied()
 }
 
-/// Distinct values of a join key among `rows` rows: the counted ones, else an integer or
-/// date column's value range, at most the rows (as join_order.rs's `distinct`).
+/// Distinct values of a join key among `rows` rows (join_order.rs's `column_distinct`), at
+/// most the rows; the rows when unknown.
 fn distinct(key: &dyn PhysicalExpr, stats: &Statistics, rows: f64) -> f64 {
-    let column = key
-        .downcast_ref::<Column>()
-        .and_then(|c| stats.column_statistics.get(c.index()));
-    let known = column.and_then(|c| {
-        if let Some(&d) = c.distinct_count.get_value() {
-            return Some(d as f64);
-        }
-        let (min, max) = (c.min_value.get_value()?, c.max_value.get_value()?);
-        if min.data_type().is_floating() {
-            return None;
-        }
-        Some(max.distance_u64(min)? as f64 + 1.0)
-    });
-    known.unwrap_or(rows).min(rows).max(1.0)
+    key.downcast_ref::<Column>()
+        .and_then(|c| stats.column_statistics.get(c.index()))
+        .and_then(column_distinct)
+        .unwrap_or(rows)
+        .min(rows)
+        .max(1.0)
 }

@@ -15,9 +15,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::catalog::default_table_source::source_as_provider;
-use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, NullEquality, ScalarValue};
+use datafusion::common::{Column, ColumnStatistics, NullEquality, ScalarValue};
 use datafusion::error::Result;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{
@@ -364,7 +363,14 @@ fn join_rows(a: &Estimate, b: &Estimate) -> Option<f64> {
             divisor *= da.max(*db);
         }
     }
-    keyed.then(|| a.rows * b.rows / divisor.min(a.rows.max(b.rows)).max(1.0))
+    keyed.then(|| key_join_rows(a.rows, b.rows, divisor))
+}
+
+/// Rows of joining `a` and `b` rows on keys whose larger distinct counts multiply to
+/// `divisor`: the divisor is capped at the larger side. Also the build-side estimate of
+/// join_estimates.rs, so both follow one formula.
+pub(crate) fn key_join_rows(a: f64, b: f64, divisor: f64) -> f64 {
+    a * b / divisor.min(a.max(b)).max(1.0)
 }
 
 /// The join tree of `shape`, each join on one key pair per class shared by its two sides.
@@ -566,6 +572,21 @@ fn range_share(
     Some((high.distance_u64(low)? as f64 / span).clamp(1.0 / span.max(1.0), 1.0))
 }
 
+/// A column's distinct values by its statistics: the counted ones, else an integer, date or
+/// timestamp column's value range; `None` for other types or when unknown. Also the join
+/// keys' count in join_estimates.rs.
+pub(crate) fn column_distinct(column: &ColumnStatistics) -> Option<f64> {
+    if let Some(&d) = column.distinct_count.get_value() {
+        return Some(d as f64);
+    }
+    let (min, max) = (column.min_value.get_value()?, column.max_value.get_value()?);
+    // A float column's range does not count its values.
+    if min.data_type().is_floating() {
+        return None;
+    }
+    Some(max.distance_u64(min)? as f64 + 1.0)
+}
+
 /// The Delta log's statistics of a scanned Abacus table.
 fn table_stats(plan: &LogicalPlan) -> Option<Arc<TableStats>> {
     let LogicalPlan::TableScan(scan) = plan else {
@@ -577,8 +598,7 @@ fn table_stats(plan: &LogicalPlan) -> Option<Arc<TableStats>> {
 }
 
 /// Distinct values of `column` in the table under `plan` (through aliases, filters and
-/// plain-column projections): an integer, date or timestamp column's value range, at most
-/// the table's rows; `None` for other types or when unknown.
+/// plain-column projections), by `column_distinct`, at most the table's rows.
 fn distinct(plan: &LogicalPlan, column: &Column) -> Option<f64> {
     match plan {
         LogicalPlan::SubqueryAlias(a) => distinct(&a.input, column),
@@ -597,19 +617,7 @@ fn distinct(plan: &LogicalPlan, column: &Column) -> Option<f64> {
         LogicalPlan::TableScan(_) => {
             let stats = table_stats(plan)?;
             let rows = stats.rows? as f64;
-            let column = stats.columns.get(&column.name)?;
-            let (Precision::Inexact(min) | Precision::Exact(min)) = &column.min_value else {
-                return None;
-            };
-            let (Precision::Inexact(max) | Precision::Exact(max)) = &column.max_value else {
-                return None;
-            };
-            // A float column's range does not count its values.
-            if min.data_type().is_floating() {
-                return None;
-            }
-            let span = max.distance_u64(min)? as f64 + 1.0;
-            Some(span.min(rows))
+            Some(column_distinct(stats.columns.get(&column.name)?)?.min(rows))
         }
         _ => None,
     }

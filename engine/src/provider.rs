@@ -144,9 +144,10 @@ impl SchemaProvider for AbacusSchema {
         // delta-rs turns on row-level filter pushdown (`pushdown_filters`), which DataFusion
         // leaves off by default and which made filtered scans up to 2x slower (BENCHMARKS.md).
         // Row-group and page pruning still get the filters either way.
+        let state = Arc::new(state);
         let provider = delta
             .table_provider()
-            .with_session(Arc::new(state.clone()))
+            .with_session(Arc::clone(&state) as _)
             .await?;
         // Per-column min/max for join ordering (see scan_stats.rs), and a small table's
         // distinct counts (distinct_counts.rs).

@@ -110,7 +110,9 @@ impl ExecutionPlan for DynamicFilterExec {
             .iter()
             .filter_map(|f| f.probe().cloned())
             .collect();
-        let files = in_decoder::parquet_files(&self.input).filter(|_| !probes.is_empty());
+        let files = (!probes.is_empty())
+            .then(|| in_decoder::parquet_files(&self.input))
+            .flatten();
         let input: SendableRecordBatchStream = match files {
             None => {
                 let input = self.input.execute(partition, context)?;
