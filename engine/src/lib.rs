@@ -21,6 +21,7 @@ mod integers;
 mod join_estimates;
 mod join_modes;
 mod join_order;
+mod key_ranges;
 mod limits;
 mod load_error;
 mod names;

@@ -91,6 +91,27 @@ pub(crate) struct PlainScanExec {
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
+    /// The table's files each ascend by this column (its first): what key_ranges.rs needs
+    /// to deal them into key ranges later in planning.
+    key_order: Option<Arc<KeyOrder>>,
+}
+
+/// A table's key, by which every file of the scanned version ascends, and the files' bounds.
+#[derive(Debug)]
+pub(crate) struct KeyOrder {
+    pub column: String,
+    pub stats: Arc<crate::scan_stats::TableStats>,
+}
+
+/// `plan`, when it is a plain scan, knowing that its table's files ascend by `key`.
+pub(crate) fn with_key_order(
+    plan: Arc<dyn ExecutionPlan>,
+    key: Arc<KeyOrder>,
+) -> Arc<dyn ExecutionPlan> {
+    match plan.downcast_ref::<PlainScanExec>() {
+        Some(scan) => Arc::new(scan.with_input(Arc::clone(&scan.input)).keyed(Some(key))),
+        None => plan,
+    }
 }
 
 impl PlainScanExec {
@@ -129,11 +150,26 @@ impl PlainScanExec {
             schema,
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
+            key_order: None,
         }
     }
 
     pub(crate) fn input(&self) -> &Arc<dyn ExecutionPlan> {
         &self.input
+    }
+
+    pub(crate) fn key_order(&self) -> Option<&Arc<KeyOrder>> {
+        self.key_order.as_ref()
+    }
+
+    /// This scan over another Parquet scan of the same table, keeping its key order.
+    pub(crate) fn with_input(&self, input: Arc<dyn ExecutionPlan>) -> Self {
+        Self::new(input, Arc::clone(&self.schema)).keyed(self.key_order.clone())
+    }
+
+    fn keyed(mut self, key_order: Option<Arc<KeyOrder>>) -> Self {
+        self.key_order = key_order;
+        self
     }
 }
 
@@ -167,10 +203,7 @@ impl ExecutionPlan for PlainScanExec {
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(Self::new(
-            children.swap_remove(0),
-            Arc::clone(&self.schema),
-        )))
+        Ok(Arc::new(self.with_input(children.swap_remove(0))))
     }
 
     /// Split the files across more partitions, as the Parquet scan does on its own.
@@ -182,7 +215,7 @@ impl ExecutionPlan for PlainScanExec {
         Ok(self
             .input
             .repartitioned(target_partitions, config)?
-            .map(|input| Arc::new(Self::new(input, Arc::clone(&self.schema))) as _))
+            .map(|input| Arc::new(self.with_input(input)) as _))
     }
 
     fn execute(
@@ -245,7 +278,7 @@ impl ExecutionPlan for PlainScanExec {
 
     fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
         let input = self.input.with_fetch(limit)?;
-        Some(Arc::new(Self::new(input, Arc::clone(&self.schema))))
+        Some(Arc::new(self.with_input(input)))
     }
 
     /// Filters pass to the Parquet scan unchanged: its columns are ours, at the same

@@ -236,12 +236,19 @@ impl TableProvider for WithColumnStats {
         }
         let plan = crate::plain_scan::replace(plan);
         Ok(match &self.sorted_by {
-            Some(column) => crate::sorted_scan::declare(
-                plan,
-                column,
-                &self.stats,
-                state.config().target_partitions(),
-            ),
+            Some(column) => {
+                let plan = crate::sorted_scan::declare(
+                    plan,
+                    column,
+                    &self.stats,
+                    state.config().target_partitions(),
+                );
+                let key = crate::plain_scan::KeyOrder {
+                    column: column.clone(),
+                    stats: Arc::clone(&self.stats),
+                };
+                crate::plain_scan::with_key_order(plan, Arc::new(key))
+            }
             None => plan,
         })
     }

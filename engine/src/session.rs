@@ -7,6 +7,7 @@ use abacus_catalog::Catalog;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -96,11 +97,7 @@ impl Session {
                     .collect(),
             )
             .with_statistics_registry(crate::join_estimates::registry())
-            .with_physical_optimizer_rule(Arc::new(crate::filter_order::OrderConjuncts))
-            .with_physical_optimizer_rule(Arc::new(crate::integers::CheckedIntegerArithmetic))
-            .with_physical_optimizer_rule(Arc::new(crate::decimals::DecimalArithmetic))
-            .with_physical_optimizer_rule(Arc::new(crate::dynamic_filters::DynamicFilterScans))
-            .with_physical_optimizer_rule(Arc::new(crate::shared_subplans::ShareSubplans))
+            .with_physical_optimizer_rules(physical_optimizer_rules())
             .build();
         // `enable_url_table` builds a new state, so the catalog must point at the final one.
         let ctx = SessionContext::new_with_state(state).enable_url_table();
@@ -642,4 +639,25 @@ pub(crate) fn strip_comments(sql: &str) -> &str {
         }
     }
     rest
+}
+
+/// DataFusion's physical optimizer rules with ours: key_ranges.rs's before
+/// `EnsureRequirements`, which must see the partitioning it declares; the rest after all
+/// of DataFusion's.
+fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = Vec::new();
+    for rule in datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new().rules {
+        if rule.name() == "EnsureRequirements" {
+            rules.push(Arc::new(crate::key_ranges::KeyRangeAggregates) as _);
+        }
+        rules.push(rule);
+    }
+    rules.extend([
+        Arc::new(crate::filter_order::OrderConjuncts) as _,
+        Arc::new(crate::integers::CheckedIntegerArithmetic) as _,
+        Arc::new(crate::decimals::DecimalArithmetic) as _,
+        Arc::new(crate::dynamic_filters::DynamicFilterScans) as _,
+        Arc::new(crate::shared_subplans::ShareSubplans) as _,
+    ]);
+    rules
 }

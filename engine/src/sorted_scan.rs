@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::compute::SortOptions;
 use datafusion::common::stats::Precision;
-use datafusion::common::{ColumnStatistics, ScalarValue, Statistics};
+use datafusion::common::{ColumnStatistics, ScalarValue, SplitPoint, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+use datafusion::physical_expr::{LexOrdering, Partitioning, PhysicalSortExpr, RangePartitioning};
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::plain_scan::PlainScanExec;
@@ -41,13 +41,70 @@ fn in_order(
     stats: &TableStats,
     partitions: usize,
 ) -> Option<Arc<dyn ExecutionPlan>> {
-    let bounds = stats.first_column_bounds.as_ref()?;
     let scan = plan.downcast_ref::<PlainScanExec>()?;
+    let (config, files) = ordered_files(scan, column, stats)?;
+    let columns = config.file_schema().fields().len();
+    let groups = groups(files, columns, partitions)?;
+    let config = FileScanConfigBuilder::from(config.clone())
+        .with_file_groups(groups)
+        .with_output_ordering(vec![key_ordering(column)])
+        .build();
+    Some(Arc::new(
+        scan.with_input(DataSourceExec::from_data_source(config)),
+    ))
+}
+
+/// `scan`, a plain scan of a table whose files all ascend by its first column, reading
+/// its files in key order in up to `partitions` groups of neighbouring keys, no key in two,
+/// and declaring both: each partition ascends, and holds one range of keys. DataFusion
+/// then aggregates by the key without moving rows between partitions (key_ranges.rs).
+/// `None` when the bounds are not all known, a key could fall in two groups, or whole files
+/// cannot be cut into groups within `MAX_RANGE_IMBALANCE` of an even share of the bytes.
+pub(crate) fn key_ranges(
+    scan: &PlainScanExec,
+    partitions: usize,
+) -> Option<Arc<dyn ExecutionPlan>> {
+    let key = scan.key_order()?;
+    let (config, files) = ordered_files(scan, &key.column, &key.stats)?;
+    let columns = config.file_schema().fields().len();
+    let (groups, split_points) = ranges(files, columns, partitions)?;
+    let ordering = key_ordering(&key.column);
+    let partitioning =
+        Partitioning::Range(RangePartitioning::try_new(ordering.clone(), split_points).ok()?);
+    let config = FileScanConfigBuilder::from(config.clone())
+        .with_file_groups(groups)
+        .with_output_ordering(vec![ordering])
+        .with_output_partitioning(Some(partitioning))
+        .build();
+    Some(Arc::new(
+        scan.with_input(DataSourceExec::from_data_source(config)),
+    ))
+}
+
+/// Ascending by the table's first column, nulls (of which there are none) last.
+fn key_ordering(column: &str) -> LexOrdering {
+    LexOrdering::new([PhysicalSortExpr::new(
+        Arc::new(Column::new(column, 0)),
+        SortOptions {
+            descending: false,
+            nulls_first: false,
+        },
+    )])
+    .expect("one sort expression")
+}
+
+/// The scan's Parquet config and its files, each whole with its bounds of `column` (the
+/// table's first, fixed-width) from the log; `None` when any of that is missing.
+fn ordered_files<'a>(
+    scan: &'a PlainScanExec,
+    column: &str,
+    stats: &TableStats,
+) -> Option<(&'a FileScanConfig, Vec<BoundedFile>)> {
+    let bounds = stats.first_column_bounds.as_ref()?;
     let config = scan
         .input()
         .downcast_ref::<DataSourceExec>()
         .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())?;
-    let columns = config.file_schema().fields().len();
     let first = config.file_schema().fields().first()?;
     // Fixed-width keys only: the Delta log may cut a long string's max short, and a bound
     // below a file's true max could hide an overlap.
@@ -67,32 +124,65 @@ fn in_order(
             .find_map(|path| bounds.get(path))?;
         files.push((min.clone(), max.clone(), file.clone()));
     }
-    if files.is_empty() {
-        return None;
-    }
-    let groups = groups(files, columns, partitions)?;
-    let ordering = LexOrdering::new([PhysicalSortExpr::new(
-        Arc::new(Column::new(column, 0)),
-        SortOptions {
-            descending: false,
-            nulls_first: false,
-        },
-    )]);
-    let config = FileScanConfigBuilder::from(config.clone())
-        .with_file_groups(groups)
-        .with_output_ordering(ordering.into_iter().collect())
-        .build();
-    Some(Arc::new(PlainScanExec::new(
-        DataSourceExec::from_data_source(config),
-        scan.schema(),
-    )))
+    (!files.is_empty()).then_some((config, files))
 }
+
+/// A file with its min and max of the key.
+type BoundedFile = (ScalarValue, ScalarValue, PartitionedFile);
 
 /// Files per partition below which no order is declared (see `groups`).
 const MIN_FILES_PER_GROUP: usize = 4;
 
 /// The largest group may hold this much more than an even share of the bytes.
 const MAX_IMBALANCE: f64 = 1.1;
+
+/// As `MAX_IMBALANCE`, for groups of neighbouring files (`ranges`): they are asked for
+/// only by an aggregate on the key, which they spare a hash table of every key and the
+/// exchange of rows between partitions, worth more than the last core's share of the scan.
+const MAX_RANGE_IMBALANCE: f64 = 1.25;
+
+/// `files` sorted by their min; `None` when two bounds do not compare.
+fn sorted(mut files: Vec<BoundedFile>) -> Option<Vec<BoundedFile>> {
+    let mut incomparable = false;
+    files.sort_by(|a, b| {
+        a.0.partial_cmp(&b.0).unwrap_or_else(|| {
+            incomparable = true;
+            std::cmp::Ordering::Equal
+        })
+    });
+    (!incomparable).then_some(files)
+}
+
+/// `file` carrying its bounds of the key (column 0 of `columns`), which DataFusion checks a
+/// declared order against, and whatever else the scan knows of it (it prunes files with it).
+fn with_bounds(
+    min: ScalarValue,
+    max: ScalarValue,
+    file: PartitionedFile,
+    columns: usize,
+) -> PartitionedFile {
+    let mut stats = file
+        .statistics
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(|| Statistics {
+            num_rows: Precision::Absent,
+            total_byte_size: Precision::Absent,
+            column_statistics: vec![ColumnStatistics::new_unknown(); columns],
+        });
+    if stats.column_statistics.len() < columns {
+        stats
+            .column_statistics
+            .resize(columns, ColumnStatistics::new_unknown());
+    }
+    stats.column_statistics[0] = ColumnStatistics {
+        min_value: Precision::Inexact(min),
+        max_value: Precision::Inexact(max),
+        null_count: Precision::Exact(0),
+        ..ColumnStatistics::new_unknown()
+    };
+    file.with_statistics(Arc::new(stats))
+}
 
 /// The files in key order, dealt to `partitions` groups, each file to the group with the
 /// fewest bytes so far: every group ascends, and the groups read neighbouring key ranges at
@@ -103,25 +193,12 @@ const MAX_IMBALANCE: f64 = 1.1;
 /// always be dealt evenly (5 files make 3 + 2: q11 1.3x slower), so `None` (no order) with
 /// fewer than `MIN_FILES_PER_GROUP` files per group or a group over `MAX_IMBALANCE` of its
 /// share; also when two files overlap beyond a shared boundary key or bounds do not compare.
-fn groups(
-    mut files: Vec<(ScalarValue, ScalarValue, PartitionedFile)>,
-    columns: usize,
-    partitions: usize,
-) -> Option<Vec<FileGroup>> {
+fn groups(files: Vec<BoundedFile>, columns: usize, partitions: usize) -> Option<Vec<FileGroup>> {
     let partitions = partitions.max(1);
     if partitions > 1 && files.len() < MIN_FILES_PER_GROUP * partitions {
         return None;
     }
-    let mut incomparable = false;
-    files.sort_by(|a, b| {
-        a.0.partial_cmp(&b.0).unwrap_or_else(|| {
-            incomparable = true;
-            std::cmp::Ordering::Equal
-        })
-    });
-    if incomparable {
-        return None;
-    }
+    let files = sorted(files)?;
     for pair in files.windows(2) {
         if pair[0].1.partial_cmp(&pair[1].0)? == std::cmp::Ordering::Greater {
             return None;
@@ -130,37 +207,122 @@ fn groups(
     let total: u64 = files.iter().map(|(_, _, f)| f.object_meta.size).sum();
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); partitions];
     for (min, max, file) in files {
-        // Keep whatever else the scan knows of the file (it prunes files with it).
-        let mut stats = file
-            .statistics
-            .as_deref()
-            .cloned()
-            .unwrap_or_else(|| Statistics {
-                num_rows: Precision::Absent,
-                total_byte_size: Precision::Absent,
-                column_statistics: vec![ColumnStatistics::new_unknown(); columns],
-            });
-        if stats.column_statistics.len() < columns {
-            stats
-                .column_statistics
-                .resize(columns, ColumnStatistics::new_unknown());
-        }
-        stats.column_statistics[0] = ColumnStatistics {
-            min_value: Precision::Inexact(min),
-            max_value: Precision::Inexact(max),
-            null_count: Precision::Exact(0),
-            ..ColumnStatistics::new_unknown()
-        };
         let size = file.object_meta.size;
         let group = groups.iter_mut().min_by_key(|(bytes, _)| *bytes)?;
         group.0 += size;
-        group.1.push(file.with_statistics(Arc::new(stats)));
+        group.1.push(with_bounds(min, max, file, columns));
     }
     let largest = groups.iter().map(|(bytes, _)| *bytes).max()? as f64;
     if largest > MAX_IMBALANCE * total as f64 / partitions as f64 {
         return None;
     }
     Some(groups.into_iter().map(|(_, f)| FileGroup::new(f)).collect())
+}
+
+/// The files in key order, cut into up to `partitions` runs of neighbouring files, and the
+/// first key of every run after the first. A cut goes only between files whose keys do not
+/// meet (the first one's max below the next one's min), so no key is in two runs; each cut
+/// is the allowed one nearest an even share of the bytes. `None` when files overlap, fewer
+/// than two runs can be cut, or a run holds over `MAX_RANGE_IMBALANCE` of its share.
+fn ranges(
+    files: Vec<BoundedFile>,
+    columns: usize,
+    partitions: usize,
+) -> Option<(Vec<FileGroup>, Vec<SplitPoint>)> {
+    let files = sorted(files)?;
+    let mut cuttable = vec![false; files.len()];
+    for (i, pair) in files.windows(2).enumerate() {
+        match pair[0].1.partial_cmp(&pair[1].0)? {
+            std::cmp::Ordering::Greater => return None,
+            std::cmp::Ordering::Less => cuttable[i + 1] = true,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    // Bytes before each file, and in all.
+    let mut before = Vec::with_capacity(files.len() + 1);
+    let mut total = 0u64;
+    for (_, _, file) in &files {
+        before.push(total);
+        total += file.object_meta.size;
+    }
+    let mut cuts = Vec::new();
+    for p in 1..partitions.max(1) {
+        let target = total as f64 * p as f64 / partitions as f64;
+        let after = cuts.last().copied().unwrap_or(0);
+        let best = (after + 1..files.len())
+            .filter(|&i| cuttable[i])
+            .min_by(|&a, &b| {
+                let distance = |i: usize| (before[i] as f64 - target).abs();
+                distance(a).total_cmp(&distance(b))
+            });
+        if let Some(i) = best {
+            cuts.push(i);
+        }
+    }
+    cuts.dedup();
+    if cuts.is_empty() {
+        return None;
+    }
+    let runs = cuts.len() + 1;
+    let mut bounds = vec![0];
+    bounds.extend(&cuts);
+    bounds.push(files.len());
+    let largest = bounds
+        .windows(2)
+        .map(|w| {
+            files[w[0]..w[1]]
+                .iter()
+                .map(|(_, _, f)| f.object_meta.size)
+                .sum::<u64>()
+        })
+        .max()? as f64;
+    if largest > MAX_RANGE_IMBALANCE * total as f64 / runs as f64 {
+        return None;
+    }
+    let split_points = cuts
+        .iter()
+        .map(|&i| SplitPoint::new(vec![files[i].0.clone()]))
+        .collect();
+    let mut groups = vec![Vec::new(); runs];
+    let mut run = 0;
+    for (i, (min, max, file)) in files.into_iter().enumerate() {
+        if cuts.get(run) == Some(&i) {
+            run += 1;
+        }
+        groups[run].push(with_bounds(min, max, file, columns));
+    }
+    Some((
+        groups.into_iter().map(FileGroup::new).collect(),
+        split_points,
+    ))
+}
+
+/// `ranges` over files given as (min, max, bytes), with the splits' keys.
+#[cfg(test)]
+pub(crate) fn ranges_for_test(
+    files: &[(i64, i64, u64)],
+    partitions: usize,
+) -> Option<(Vec<FileGroup>, Vec<i64>)> {
+    let files = files
+        .iter()
+        .enumerate()
+        .map(|(i, (min, max, bytes))| {
+            (
+                ScalarValue::Int64(Some(*min)),
+                ScalarValue::Int64(Some(*max)),
+                PartitionedFile::new(format!("f{i}"), *bytes),
+            )
+        })
+        .collect();
+    let (groups, splits) = ranges(files, 1, partitions)?;
+    let splits = splits
+        .iter()
+        .map(|s| match s.values() {
+            [ScalarValue::Int64(Some(k))] => *k,
+            other => panic!("split {other:?}"),
+        })
+        .collect();
+    Some((groups, splits))
 }
 
 #[cfg(test)]

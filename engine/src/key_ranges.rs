@@ -1,0 +1,229 @@
+//! An aggregate by a table's key, over files that each ascend by it, runs in one phase.
+//!
+//! DataFusion aggregates in two phases: each partition into a hash table of its groups,
+//! then the partial results are hashed by key across partitions and merged. By a key the
+//! table's files ascend by (sort_order.rs), with files of disjoint key ranges, each
+//! partition can read its own run of neighbouring files instead: it then holds every row
+//! of its keys, and in key order. The scan says so (a range partitioning and an order,
+//! sorted_scan.rs's `key_ranges`), and DataFusion's own distribution rules then leave out
+//! the exchange and merge the two phases into one that emits each group as its key
+//! passes. TPC-H q18's `GROUP BY l_orderkey` over 6M rows at SF1 built two hash tables
+//! of ~750K groups and exchanged 1.5M partial rows (BENCHMARKS.md, change 26).
+//!
+//! This runs before DataFusion's `EnsureRequirements`, which checks every other operator's
+//! needs against the declared partitioning: a partitioned join, say, still gets its
+//! hash exchange, since a range partitioning only matches an identical one.
+
+use std::sync::Arc;
+
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::{
+    ChildrenPropertiesMode, ExecutionPlan, ExecutionPlanProperties, Partitioning,
+    ReplaceChildrenOptions,
+};
+
+use crate::plain_scan::PlainScanExec;
+
+/// Range-partitions the scan under a first-phase aggregate grouped by that scan's key.
+#[derive(Debug)]
+pub(crate) struct KeyRangeAggregates;
+
+impl PhysicalOptimizerRule for KeyRangeAggregates {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let partitions = config.execution.target_partitions;
+        if partitions < 2 {
+            return Ok(plan);
+        }
+        plan.transform_up(|node| {
+            let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let group_by = aggregate.group_expr();
+            if *aggregate.mode() != AggregateMode::Partial
+                || group_by.has_grouping_set()
+                || group_by.expr().len() != 1
+            {
+                return Ok(Transformed::no(node));
+            }
+            let Some(key) = group_by.expr()[0].0.downcast_ref::<Column>() else {
+                return Ok(Transformed::no(node));
+            };
+            match ranged(aggregate.input(), key.index(), partitions)? {
+                Some(input) => Ok(Transformed::yes(recompute(node, input)?)),
+                None => Ok(Transformed::no(node)),
+            }
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "key_range_aggregates"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// `plan` over a range-partitioned scan whose key is `plan`'s column `index`; `None` when
+/// `plan` is not a chain of projections and filters down to a plain scan of a table whose
+/// files ascend by that column, or when its files do not cut into ranges.
+fn ranged(
+    plan: &Arc<dyn ExecutionPlan>,
+    index: usize,
+    partitions: usize,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let input_index = if let Some(scan) = plan.downcast_ref::<PlainScanExec>() {
+        let Some(ranged) = crate::sorted_scan::key_ranges(scan, partitions) else {
+            return Ok(None);
+        };
+        // The range's key must be the column the aggregate groups by.
+        let keyed = match ranged.output_partitioning() {
+            Partitioning::Range(range) => range.ordering().iter().any(|sort| {
+                sort.expr
+                    .downcast_ref::<Column>()
+                    .is_some_and(|c| c.index() == index)
+            }),
+            _ => false,
+        };
+        return Ok(keyed.then_some(ranged));
+    } else if let Some(projection) = plan.downcast_ref::<ProjectionExec>() {
+        let Some(column) = projection
+            .expr()
+            .get(index)
+            .and_then(|e| e.expr.downcast_ref::<Column>())
+        else {
+            return Ok(None);
+        };
+        column.index()
+    } else if let Some(filter) = plan.downcast_ref::<FilterExec>() {
+        match filter.projection() {
+            Some(projection) => match projection.get(index) {
+                Some(i) => *i,
+                None => return Ok(None),
+            },
+            None => index,
+        }
+    } else {
+        return Ok(None);
+    };
+    let [input] = plan.children()[..] else {
+        return Ok(None);
+    };
+    match ranged(input, input_index, partitions)? {
+        Some(input) => Ok(Some(recompute(Arc::clone(plan), input)?)),
+        None => Ok(None),
+    }
+}
+
+/// `plan` over `input`, its properties (partitioning, order, an aggregate's input order
+/// mode) derived again from the new input.
+fn recompute(
+    plan: Arc<dyn ExecutionPlan>,
+    input: Arc<dyn ExecutionPlan>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.replace_children(
+        vec![input],
+        ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_util::{database, query_text};
+
+    #[tokio::test]
+    async fn an_aggregate_by_the_key_of_files_in_key_ranges_runs_in_one_phase() {
+        let (_dir, db) = database();
+        let session = db.session();
+        session
+            .execute_one("SET datafusion.execution.target_partitions = 2")
+            .await
+            .unwrap();
+        // Four files of 100K ascending keys each, in disjoint ranges.
+        session
+            .execute_one(
+                "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
+                 FROM range(0, 100000) ORDER BY value",
+            )
+            .await
+            .unwrap();
+        for start in [100_000, 200_000, 300_000] {
+            let insert = format!(
+                "INSERT INTO t SELECT value, value % 7 FROM range({start}, {}) ORDER BY value",
+                start + 100_000
+            );
+            session.execute_one(&insert).await.unwrap();
+        }
+        let session = &session;
+        let text = move |sql: String| async move { query_text(session, &sql).await };
+        let by_key = "SELECT k, sum(v) AS s FROM t WHERE v > 0 GROUP BY k";
+        // The same groups through a computed key, which the scan's order does not cover.
+        let by_expression = "SELECT k + 0 AS k, sum(v) AS s FROM t WHERE v > 0 GROUP BY k + 0";
+        let checksum =
+            |groups: &str| format!("SELECT count(*), sum(k * s), max(s) FROM ({groups}) g");
+        let plan = text(format!("EXPLAIN {by_key}")).await;
+        assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
+        assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
+        assert!(!plan.contains("RepartitionExec"), "{plan}");
+        let other = text(format!("EXPLAIN {by_expression}")).await;
+        assert!(other.contains("RepartitionExec"), "{other}");
+        let expected = text(checksum(by_expression)).await;
+        assert!(expected.contains("| 342857 "), "{expected}");
+        assert_eq!(text(checksum(by_key)).await, expected);
+        // A key in two files (this one's and the second one's): no ranges, and the answer
+        // adds the new row (100) to the old one's (150001 % 7 = 5).
+        session
+            .execute_one("INSERT INTO t VALUES (150001, 100)")
+            .await
+            .unwrap();
+        let plan = text(format!("EXPLAIN {by_key}")).await;
+        assert!(plan.contains("RepartitionExec"), "{plan}");
+        let answer = text(format!("SELECT s FROM ({by_key}) g WHERE k = 150001")).await;
+        assert!(answer.contains("| 105 "), "{answer}");
+        assert_eq!(
+            text(checksum(by_key)).await,
+            text(checksum(by_expression)).await
+        );
+    }
+
+    #[test]
+    fn files_are_cut_into_runs_only_where_keys_do_not_meet() {
+        use crate::sorted_scan::ranges_for_test as ranges;
+        // (min, max, bytes) per file, listed out of order.
+        let cut = |files: &[(i64, i64, u64)], partitions| {
+            ranges(files, partitions).map(|(groups, splits)| {
+                let sizes: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+                (sizes, splits)
+            })
+        };
+        let even = [(20, 29, 100), (0, 9, 100), (30, 39, 100), (10, 19, 100)];
+        assert_eq!(cut(&even, 2), Some((vec![2, 2], vec![20])));
+        assert_eq!(cut(&even, 4), Some((vec![1, 1, 1, 1], vec![10, 20, 30])));
+        // The fourth file ends on the key the fifth starts with: the cut moves to the
+        // nearest boundary where keys do not meet, within 1.25x of an even share.
+        let mut touching: Vec<_> = (0..8).map(|i| (i * 10, i * 10 + 9, 100)).collect();
+        touching[3].1 = 40;
+        assert_eq!(cut(&touching, 2), Some((vec![3, 5], vec![30])));
+        // With 4 files that is too uneven: no ranges.
+        let four = [(0, 9, 100), (10, 20, 100), (20, 29, 100), (30, 39, 100)];
+        assert_eq!(cut(&four, 2), None);
+        // Overlapping files, or one file: no ranges.
+        assert_eq!(cut(&[(0, 9, 100), (5, 15, 100)], 2), None);
+        assert_eq!(cut(&[(0, 9, 100)], 2), None);
+        // Three files of 104, 104 and 24 bytes (TPC-H SF1 lineitem's MB): 104 + 128.
+        let sf1 = [(0, 9, 104), (10, 19, 104), (20, 29, 24)];
+        assert_eq!(cut(&sf1, 2), Some((vec![1, 2], vec![10])));
+    }
+}
