@@ -48,8 +48,12 @@ pub(crate) fn is_plain(delta: &deltalake::DeltaTable) -> bool {
 
 /// `plan` with a `DeltaScanExec` at its root replaced by a `PlainScanExec` over the same
 /// Parquet scan, when that scan yields the table's columns in order plus one partition
-/// column (the file id) last; otherwise `plan` as it is.
-pub(crate) fn replace(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+/// column (the file id) last; otherwise `plan` as it is. `key_order`: the table's files
+/// each ascend by its first column (sort_order.rs).
+pub(crate) fn replace(
+    plan: Arc<dyn ExecutionPlan>,
+    key_order: Option<Arc<KeyOrder>>,
+) -> Arc<dyn ExecutionPlan> {
     if plan.downcast_ref::<DeltaScanExec>().is_none() {
         return plan;
     }
@@ -80,7 +84,7 @@ pub(crate) fn replace(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
     if !matches {
         return plan;
     }
-    Arc::new(PlainScanExec::new(Arc::clone(input), out))
+    Arc::new(PlainScanExec::new(Arc::clone(input), out).keyed(key_order))
 }
 
 /// The table's columns of its Parquet scan: drops the trailing file-id column and stamps
@@ -101,17 +105,6 @@ pub(crate) struct PlainScanExec {
 pub(crate) struct KeyOrder {
     pub column: String,
     pub stats: Arc<crate::scan_stats::TableStats>,
-}
-
-/// `plan`, when it is a plain scan, knowing that its table's files ascend by `key`.
-pub(crate) fn with_key_order(
-    plan: Arc<dyn ExecutionPlan>,
-    key: Arc<KeyOrder>,
-) -> Arc<dyn ExecutionPlan> {
-    match plan.downcast_ref::<PlainScanExec>() {
-        Some(scan) => Arc::new(scan.with_input(Arc::clone(&scan.input)).keyed(Some(key))),
-        None => plan,
-    }
 }
 
 impl PlainScanExec {

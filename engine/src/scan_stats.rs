@@ -234,21 +234,20 @@ impl TableProvider for WithColumnStats {
         if !self.plain {
             return Ok(plan);
         }
-        let plan = crate::plain_scan::replace(plan);
+        let key_order = self.sorted_by.as_ref().map(|column| {
+            Arc::new(crate::plain_scan::KeyOrder {
+                column: column.clone(),
+                stats: Arc::clone(&self.stats),
+            })
+        });
+        let plan = crate::plain_scan::replace(plan, key_order);
         Ok(match &self.sorted_by {
-            Some(column) => {
-                let plan = crate::sorted_scan::declare(
-                    plan,
-                    column,
-                    &self.stats,
-                    state.config().target_partitions(),
-                );
-                let key = crate::plain_scan::KeyOrder {
-                    column: column.clone(),
-                    stats: Arc::clone(&self.stats),
-                };
-                crate::plain_scan::with_key_order(plan, Arc::new(key))
-            }
+            Some(column) => crate::sorted_scan::declare(
+                plan,
+                column,
+                &self.stats,
+                state.config().target_partitions(),
+            ),
             None => plan,
         })
     }

@@ -45,13 +45,7 @@ fn in_order(
     let (config, files) = ordered_files(scan, column, stats)?;
     let columns = config.file_schema().fields().len();
     let groups = groups(files, columns, partitions)?;
-    let config = FileScanConfigBuilder::from(config.clone())
-        .with_file_groups(groups)
-        .with_output_ordering(vec![key_ordering(column)])
-        .build();
-    Some(Arc::new(
-        scan.with_input(DataSourceExec::from_data_source(config)),
-    ))
+    Some(rescan(scan, config, groups, key_ordering(column), None))
 }
 
 /// `scan`, a plain scan of a table whose files all ascend by its first column, reading
@@ -71,14 +65,23 @@ pub(crate) fn key_ranges(
     let ordering = key_ordering(&key.column);
     let partitioning =
         Partitioning::Range(RangePartitioning::try_new(ordering.clone(), split_points).ok()?);
+    Some(rescan(scan, config, groups, ordering, Some(partitioning)))
+}
+
+/// `scan` reading `groups` of its files, each group in `ordering`, as `partitioning` says.
+fn rescan(
+    scan: &PlainScanExec,
+    config: &FileScanConfig,
+    groups: Vec<FileGroup>,
+    ordering: LexOrdering,
+    partitioning: Option<Partitioning>,
+) -> Arc<dyn ExecutionPlan> {
     let config = FileScanConfigBuilder::from(config.clone())
         .with_file_groups(groups)
         .with_output_ordering(vec![ordering])
-        .with_output_partitioning(Some(partitioning))
+        .with_output_partitioning(partitioning)
         .build();
-    Some(Arc::new(
-        scan.with_input(DataSourceExec::from_data_source(config)),
-    ))
+    Arc::new(scan.with_input(DataSourceExec::from_data_source(config)))
 }
 
 /// Ascending by the table's first column, nulls (of which there are none) last.

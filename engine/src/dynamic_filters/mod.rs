@@ -326,16 +326,24 @@ fn scan_dynamic_filters(node: &Arc<dyn ExecutionPlan>) -> Option<Vec<Arc<dyn Phy
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
-    async fn a_join_filters_its_probe_scan_and_answers_the_same() {
-        let (_dir, db) = crate::test_util::database();
+    /// A session of a fresh database, after `statements`.
+    async fn session_after(
+        statements: &[&str],
+    ) -> (tempfile::TempDir, crate::Database, crate::Session) {
+        let (dir, db) = crate::test_util::database();
         let session = db.session();
-        for sql in [
-            "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
-            "CREATE TABLE few AS SELECT value * 1000 AS k FROM range(10)",
-        ] {
+        for sql in statements {
             session.execute_one(sql).await.unwrap();
         }
+        (dir, db, session)
+    }
+    #[tokio::test]
+    async fn a_join_filters_its_probe_scan_and_answers_the_same() {
+        let (_dir, _db, session) = session_after(&[
+            "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
+            "CREATE TABLE few AS SELECT value * 1000 AS k FROM range(10)",
+        ])
+        .await;
         let session = &session;
         let text =
             move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
@@ -393,15 +401,12 @@ mod tests {
     /// them: complete only when every partition has built, then it filters the probe scan.
     #[tokio::test]
     async fn a_partitioned_join_filters_with_every_partitions_keys() {
-        let (_dir, db) = crate::test_util::database();
-        let session = db.session();
-        for sql in [
+        let (_dir, _db, session) = session_after(&[
             "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
             "SET datafusion.optimizer.hash_join_single_partition_threshold = 0",
             "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 0",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        ])
+        .await;
         let sql = "SELECT count(*), sum(big.v) FROM big \
                    JOIN (SELECT k FROM big WHERE k % 200 = 0) AS picked ON big.k = picked.k";
         let plan = crate::test_util::query_text(&session, &format!("EXPLAIN ANALYZE {sql}")).await;
@@ -423,15 +428,12 @@ mod tests {
     /// are grouped. Not below a join that keeps unmatched probe rows, nor a `NOT IN`.
     #[tokio::test]
     async fn build_keys_filter_the_scan_below_an_aggregate() {
-        let (_dir, db) = crate::test_util::database();
-        let session = db.session();
-        for sql in [
+        let (_dir, _db, session) = session_after(&[
             "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
             "CREATE TABLE few AS SELECT value * 1000 AS k, (value * 1000) % 7 AS v \
              FROM range(10)",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        ])
+        .await;
         let session = &session;
         let text =
             move |sql: String| async move { crate::test_util::query_text(session, &sql).await };
@@ -494,14 +496,11 @@ mod tests {
     /// The answers are the same either way.
     #[tokio::test]
     async fn few_build_keys_are_checked_in_the_decoder() {
-        let (_dir, db) = crate::test_util::database();
-        let session = db.session();
-        for sql in [
+        let (_dir, _db, session) = session_after(&[
             "CREATE TABLE big AS SELECT value AS k, value % 7 AS v FROM range(200000)",
             "CREATE TABLE few AS SELECT value * 1000 AS k FROM range(10)",
-        ] {
-            session.execute_one(sql).await.unwrap();
-        }
+        ])
+        .await;
         let in_decoder = |plan: &str| -> usize {
             plan.split("filtered_in_decoder=")
                 .skip(1)
