@@ -26,6 +26,7 @@ mod limits;
 mod load_error;
 mod names;
 mod output;
+mod page_index;
 mod param_casts;
 mod pg_catalog;
 mod plain_scan;

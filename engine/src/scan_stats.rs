@@ -231,6 +231,7 @@ impl TableProvider for WithColumnStats {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         let plan = self.with_stats(plan)?;
+        let plan = with_cached_page_index(plan)?;
         if !self.plain {
             return Ok(plan);
         }
@@ -251,6 +252,21 @@ impl TableProvider for WithColumnStats {
             None => plan,
         })
     }
+}
+
+/// `plan` with its Parquet scan's page indexes read once into the cache (page_index.rs).
+fn with_cached_page_index(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let cached = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
+            .and_then(crate::page_index::cached);
+        Ok(match cached {
+            Some(config) => Transformed::yes(DataSourceExec::from_data_source(config) as _),
+            None => Transformed::no(node),
+        })
+    })
+    .map(|t| t.data)
 }
 
 impl WithColumnStats {
