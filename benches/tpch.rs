@@ -218,7 +218,7 @@ fn main() -> Result<(), BoxError> {
 /// An Abacus session over `db`, loading the tables from `data` with COPY when missing.
 async fn abacus(db: &Path, data: &Path, threads: usize) -> Result<Session, BoxError> {
     let config = Config {
-        target_partitions: Some(threads),
+        threads: Some(threads),
         ..Config::default()
     };
     let database = Database::open(db, config)?;

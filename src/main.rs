@@ -45,7 +45,7 @@ struct Cli {
     /// Create the demo datasets first when they are missing.
     #[arg(long)]
     demo: bool,
-    /// Query parallelism (default: all cores).
+    /// Threads queries run on (default: all cores).
     #[arg(long, env = "ABACUS_THREADS")]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -167,13 +167,14 @@ fn real_main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let format: Format = cli.format.parse().map_err(anyhow::Error::msg)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let config = Config {
-        target_partitions: cli.threads,
+        threads: cli.threads,
         ..Config::default()
     };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads())
+        .enable_all()
+        .build()?;
     let db = Database::open(&cli.data, config.clone())
         .with_context(|| format!("cannot open data directory {}", cli.data.display()))?;
 

@@ -12,8 +12,9 @@ use crate::{Result, Session};
 /// Engine settings. Front ends fill it from flags, then `ABACUS_*` variables, then defaults.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// Parallelism of query plans; `None` uses every core.
-    pub target_partitions: Option<usize>,
+    /// Threads a query runs on; `None` uses every core. Plans get one partition more than
+    /// threads (session.rs, `partitions_for`).
+    pub threads: Option<usize>,
     /// Rows per Arrow batch; `None` keeps DataFusion's default (8192).
     pub batch_size: Option<usize>,
     /// Default `statement_timeout` of new sessions (`SET statement_timeout` overrides it).
@@ -29,6 +30,15 @@ pub struct Database {
     runtime: Arc<RuntimeEnv>,
     config: Config,
     nl: Arc<NlCache>,
+}
+
+impl Config {
+    /// `threads`, or every core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
 }
 
 impl Database {

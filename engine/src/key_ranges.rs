@@ -202,12 +202,13 @@ mod tests {
     fn files_are_cut_into_runs_only_where_keys_do_not_meet() {
         use crate::sorted_scan::ranges_for_test as ranges;
         // (min, max, bytes) per file, listed out of order.
-        let cut = |files: &[(i64, i64, u64)], partitions| {
-            ranges(files, partitions).map(|(groups, splits)| {
+        let cut_on = |files: &[(i64, i64, u64)], partitions, threads| {
+            ranges(files, partitions, threads).map(|(groups, splits)| {
                 let sizes: Vec<usize> = groups.iter().map(|g| g.len()).collect();
                 (sizes, splits)
             })
         };
+        let cut = |files: &[(i64, i64, u64)], partitions| cut_on(files, partitions, partitions);
         let even = [(20, 29, 100), (0, 9, 100), (30, 39, 100), (10, 19, 100)];
         assert_eq!(cut(&even, 2), Some((vec![2, 2], vec![20])));
         assert_eq!(cut(&even, 4), Some((vec![1, 1, 1, 1], vec![10, 20, 30])));
@@ -225,5 +226,9 @@ mod tests {
         // Three files of 104, 104 and 24 bytes (TPC-H SF1 lineitem's MB): 104 + 128.
         let sf1 = [(0, 9, 104), (10, 19, 104), (20, 29, 24)];
         assert_eq!(cut(&sf1, 2), Some((vec![1, 2], vec![10])));
+        // Three runs of them are too uneven for 3 threads, not for 2: neither of those
+        // has more than 1.25x of 116 bytes to read.
+        assert_eq!(cut_on(&sf1, 3, 3), None);
+        assert_eq!(cut_on(&sf1, 3, 2), Some((vec![1, 1, 1], vec![10, 20])));
     }
 }

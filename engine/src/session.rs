@@ -61,13 +61,12 @@ impl Session {
         // PostgreSQL's TimeZone (Etc/UTC): `timestamptz` values carry it, so drivers see
         // them as timestamptz (OID 1184), not as timestamps without a zone.
         session_config.options_mut().execution.time_zone = Some("UTC".into());
-        if let Some(n) = config.target_partitions {
-            session_config = session_config.with_target_partitions(n.max(1));
-        }
+        let threads = config.threads();
+        session_config = session_config.with_target_partitions(partitions_for(threads));
         if let Some(n) = config.batch_size {
             session_config = session_config.with_batch_size(n.max(1));
         }
-        crate::join_modes::broadcast_larger_build_sides(&mut session_config);
+        crate::join_modes::broadcast_larger_build_sides(&mut session_config, threads);
         // Build sides chosen from join_estimates.rs's estimates of joins.
         session_config
             .options_mut()
@@ -644,6 +643,18 @@ pub(crate) fn strip_comments(sql: &str) -> &str {
 /// DataFusion's physical optimizer rules with ours: key_ranges.rs's before
 /// `EnsureRequirements`, which must see the partitioning it declares; the rest after all
 /// of DataFusion's.
+/// One partition more than threads (from two threads up): partitions run as tasks on the
+/// threads, and when one thread finishes its partition early it takes the next instead of
+/// waiting while another finishes a larger one. On 2 threads, 3 partitions made TPC-H's
+/// queries other than q18 ~4 % faster at SF1 and SF10 (BENCHMARKS.md, change 28).
+fn partitions_for(threads: usize) -> usize {
+    if threads >= 2 {
+        threads + 1
+    } else {
+        1
+    }
+}
+
 fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = Vec::new();
     for rule in datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new().rules {
