@@ -640,9 +640,6 @@ pub(crate) fn strip_comments(sql: &str) -> &str {
     rest
 }
 
-/// DataFusion's physical optimizer rules with ours: key_ranges.rs's before
-/// `EnsureRequirements`, which must see the partitioning it declares; the rest after all
-/// of DataFusion's.
 /// One partition more than threads (from two threads up): partitions run as tasks on the
 /// threads, and when one thread finishes its partition early it takes the next instead of
 /// waiting while another finishes a larger one. On 2 threads, 3 partitions made TPC-H's
@@ -655,6 +652,9 @@ fn partitions_for(threads: usize) -> usize {
     }
 }
 
+/// DataFusion's physical optimizer rules with ours: key_ranges.rs's before
+/// `EnsureRequirements`, which must see the partitioning it declares; the rest after all
+/// of DataFusion's.
 fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = Vec::new();
     for rule in datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new().rules {
