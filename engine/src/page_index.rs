@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{
-    FileScanConfig, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
+    FileScanConfig, FileSource, ParquetFileReaderFactory, ParquetSource,
 };
 use datafusion::error::Result;
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -25,24 +25,21 @@ use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-/// `config` reading through readers that load page indexes into the cache, when it is a
-/// Parquet scan with a reader factory of its own to wrap (delta-rs gives every scan
+/// `config`'s source reading through readers that load page indexes into the cache, when it
+/// is a Parquet source with a reader factory of its own to wrap (delta-rs gives every scan
 /// DataFusion's caching one). For a scan fresh from the table provider: wrapping twice
 /// would only add a call.
-pub(crate) fn cached(config: &FileScanConfig) -> Option<FileScanConfig> {
+pub(crate) fn caching_source(config: &FileScanConfig) -> Option<Arc<dyn FileSource>> {
     let source = config.file_source().downcast_ref::<ParquetSource>()?;
     let inner = source.parquet_file_reader_factory()?;
     let factory = PageIndexReaders {
         inner: Arc::clone(inner),
     };
-    let source = source
-        .clone()
-        .with_parquet_file_reader_factory(Arc::new(factory));
-    Some(
-        FileScanConfigBuilder::from(config.clone())
-            .with_source(Arc::new(source))
-            .build(),
-    )
+    Some(Arc::new(
+        source
+            .clone()
+            .with_parquet_file_reader_factory(Arc::new(factory)),
+    ))
 }
 
 /// Wraps another factory's readers so that their footer comes with its page index.
@@ -164,5 +161,29 @@ mod tests {
         assert!(footer(&wrapped, &file).await);
         // The next open, even through DataFusion's reader, finds the index in the cache.
         assert!(footer(cached.as_ref(), &file).await);
+    }
+
+    /// Table scans read through these readers: after a filtered query, the file's cached
+    /// footer holds its page index (DataFusion's own readers leave it out).
+    #[tokio::test]
+    async fn a_filtered_table_scan_leaves_the_page_index_in_the_cache() {
+        let (_dir, db) = crate::test_util::database();
+        let session = db.session();
+        session
+            .execute_one("CREATE TABLE t AS SELECT value AS k FROM range(100000)")
+            .await
+            .unwrap();
+        crate::test_util::query_text(&session, "SELECT count(*) FROM t WHERE k < 100").await;
+        let entries = session
+            .context()
+            .runtime_env()
+            .cache_manager
+            .get_file_metadata_cache()
+            .list_entries();
+        let indexed: Vec<String> = entries
+            .values()
+            .map(|e| e.value.file_metadata.extra_info()["page_index"].clone())
+            .collect();
+        assert_eq!(indexed, ["true"], "{entries:?}");
     }
 }

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{ColumnStatistics, ScalarValue};
+use datafusion::common::{ColumnStatistics, ScalarValue, Statistics};
 use datafusion::datasource::physical_plan::{FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
@@ -230,8 +230,7 @@ impl TableProvider for WithColumnStats {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
-        let plan = self.with_stats(plan)?;
-        let plan = with_cached_page_index(plan)?;
+        let plan = self.tuned(plan)?;
         if !self.plain {
             return Ok(plan);
         }
@@ -254,79 +253,77 @@ impl TableProvider for WithColumnStats {
     }
 }
 
-/// `plan` with its Parquet scan's page indexes read once into the cache (page_index.rs).
-fn with_cached_page_index(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
-    plan.transform_up(|node| {
-        let cached = node
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
-            .and_then(crate::page_index::cached);
-        Ok(match cached {
-            Some(config) => Transformed::yes(DataSourceExec::from_data_source(config) as _),
-            None => Transformed::no(node),
-        })
-    })
-    .map(|t| t.data)
-}
-
 impl WithColumnStats {
-    /// `plan` with the table's column statistics in its Parquet scan.
-    fn with_stats(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.stats.columns.is_empty() {
-            return Ok(plan);
-        }
+    /// `plan` with its Parquet scan rebuilt once: the table's column statistics in it, and
+    /// readers that keep page indexes in the cache (page_index.rs).
+    fn tuned(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            let Some(source) = node.downcast_ref::<DataSourceExec>() else {
+            let Some(config) = node
+                .downcast_ref::<DataSourceExec>()
+                .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
+            else {
                 return Ok(Transformed::no(node));
             };
-            let Some(config) = source.data_source().downcast_ref::<FileScanConfig>() else {
-                return Ok(Transformed::no(node));
-            };
-            let mut statistics = config.statistics();
-            // The files' total size counts every column; DataFusion keeps it as the size of
-            // any projection that holds a variable-width column (the Delta scan always adds
-            // one, its file id), so a scan of one key column of customer looked larger than
-            // orders' filtered rows and q13 built its hash table from 15M orders instead of
-            // 1.5M customers. Without it, joins compare row counts; a projection of
-            // fixed-width columns still gets its exact size from DataFusion.
-            let mut filled = !matches!(statistics.total_byte_size, Precision::Absent);
-            statistics.total_byte_size = Precision::Absent;
-            for (i, field) in config.file_schema().fields().iter().enumerate() {
-                let (Some(known), Some(column)) = (
-                    self.stats.columns.get(field.name()),
-                    statistics.column_statistics.get_mut(i),
-                ) else {
-                    continue;
-                };
-                if matches!(column.min_value, Precision::Absent) {
-                    column.min_value = known.min_value.clone();
-                    filled = true;
-                }
-                if matches!(column.max_value, Precision::Absent) {
-                    column.max_value = known.max_value.clone();
-                    filled = true;
-                }
-                if matches!(column.null_count, Precision::Absent) {
-                    column.null_count = known.null_count;
-                    filled = true;
-                }
-                let counted = self.stats.distinct.get().and_then(|d| d.get(field.name()));
-                if let (Some(&n), Precision::Absent) = (counted, &column.distinct_count) {
-                    column.distinct_count = Precision::Inexact(n);
-                    filled = true;
-                }
-            }
-            if !filled {
+            let source = crate::page_index::caching_source(config);
+            let statistics = self.filled_statistics(config);
+            if source.is_none() && statistics.is_none() {
                 return Ok(Transformed::no(node));
             }
-            let config = FileScanConfigBuilder::from(config.clone())
-                .with_statistics(statistics)
-                .build();
+            let mut config = FileScanConfigBuilder::from(config.clone());
+            if let Some(source) = source {
+                config = config.with_source(source);
+            }
+            if let Some(statistics) = statistics {
+                config = config.with_statistics(statistics);
+            }
             Ok(Transformed::yes(
-                DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>
+                DataSourceExec::from_data_source(config.build()) as Arc<dyn ExecutionPlan>,
             ))
         })
         .map(|t| t.data)
+    }
+
+    /// The scan's statistics with what the table knows filled in; `None` when that adds
+    /// nothing.
+    fn filled_statistics(&self, config: &FileScanConfig) -> Option<Statistics> {
+        if self.stats.columns.is_empty() {
+            return None;
+        }
+        let mut statistics = config.statistics();
+        // The files' total size counts every column; DataFusion keeps it as the size of
+        // any projection that holds a variable-width column (the Delta scan always adds
+        // one, its file id), so a scan of one key column of customer looked larger than
+        // orders' filtered rows and q13 built its hash table from 15M orders instead of
+        // 1.5M customers. Without it, joins compare row counts; a projection of
+        // fixed-width columns still gets its exact size from DataFusion.
+        let mut filled = !matches!(statistics.total_byte_size, Precision::Absent);
+        statistics.total_byte_size = Precision::Absent;
+        for (i, field) in config.file_schema().fields().iter().enumerate() {
+            let (Some(known), Some(column)) = (
+                self.stats.columns.get(field.name()),
+                statistics.column_statistics.get_mut(i),
+            ) else {
+                continue;
+            };
+            if matches!(column.min_value, Precision::Absent) {
+                column.min_value = known.min_value.clone();
+                filled = true;
+            }
+            if matches!(column.max_value, Precision::Absent) {
+                column.max_value = known.max_value.clone();
+                filled = true;
+            }
+            if matches!(column.null_count, Precision::Absent) {
+                column.null_count = known.null_count;
+                filled = true;
+            }
+            let counted = self.stats.distinct.get().and_then(|d| d.get(field.name()));
+            if let (Some(&n), Precision::Absent) = (counted, &column.distinct_count) {
+                column.distinct_count = Precision::Inexact(n);
+                filled = true;
+            }
+        }
+        filled.then_some(statistics)
     }
 }
 
