@@ -141,31 +141,28 @@ fn recompute(
 
 #[cfg(test)]
 mod tests {
-    use crate::test_util::{database, query_text};
+    use crate::test_util::{query_text, session_after};
 
     #[tokio::test]
     async fn an_aggregate_by_the_key_of_files_in_key_ranges_runs_in_one_phase() {
-        let (_dir, db) = database();
-        let session = db.session();
-        session
-            .execute_one("SET datafusion.execution.target_partitions = 2")
-            .await
-            .unwrap();
         // Four files of 100K ascending keys each, in disjoint ranges.
-        session
-            .execute_one(
-                "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
-                 FROM range(0, 100000) ORDER BY value",
-            )
-            .await
-            .unwrap();
-        for start in [100_000, 200_000, 300_000] {
-            let insert = format!(
-                "INSERT INTO t SELECT value, value % 7 FROM range({start}, {}) ORDER BY value",
-                start + 100_000
-            );
-            session.execute_one(&insert).await.unwrap();
-        }
+        let inserts: Vec<String> = [100_000, 200_000, 300_000]
+            .iter()
+            .map(|start| {
+                format!(
+                    "INSERT INTO t SELECT value, value % 7 FROM range({start}, {}) \
+                     ORDER BY value",
+                    start + 100_000
+                )
+            })
+            .collect();
+        let mut statements = vec![
+            "SET datafusion.execution.target_partitions = 2",
+            "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
+             FROM range(0, 100000) ORDER BY value",
+        ];
+        statements.extend(inserts.iter().map(String::as_str));
+        let (_dir, _db, session) = session_after(&statements).await;
         let session = &session;
         let text = move |sql: String| async move { query_text(session, &sql).await };
         let by_key = "SELECT k, sum(v) AS s FROM t WHERE v > 0 GROUP BY k";

@@ -340,25 +340,18 @@ pub(crate) fn ranges_for_test(
 
 #[cfg(test)]
 mod tests {
-    use crate::test_util::{database, query_text};
+    use crate::test_util::{query_text, session_after};
 
     #[tokio::test]
     async fn a_table_loaded_in_key_order_is_aggregated_in_that_order_until_rows_break_it() {
-        let (dir, db) = database();
-        let session = db.session();
         // One partition: these tables have one file each, too few to deal to two
         // (`groups`, tested on its own below).
-        session
-            .execute_one("SET datafusion.execution.target_partitions = 1")
-            .await
-            .unwrap();
-        session
-            .execute_one(
-                "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
-                 FROM range(0, 300000) ORDER BY value",
-            )
-            .await
-            .unwrap();
+        let (dir, _db, session) = session_after(&[
+            "SET datafusion.execution.target_partitions = 1",
+            "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
+             FROM range(0, 300000) ORDER BY value",
+        ])
+        .await;
         let session = &session;
         let text = move |sql: &'static str| async move { query_text(session, sql).await };
         let grouped = "SELECT k, sum(v) AS s FROM t GROUP BY k ORDER BY k LIMIT 3";

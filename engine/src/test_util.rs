@@ -17,3 +17,15 @@ pub(crate) fn database() -> (tempfile::TempDir, crate::Database) {
     let db = crate::Database::open(dir.path(), crate::Config::default()).unwrap();
     (dir, db)
 }
+
+/// A session of a fresh database, after `statements`.
+pub(crate) async fn session_after(
+    statements: &[&str],
+) -> (tempfile::TempDir, crate::Database, crate::Session) {
+    let (dir, db) = database();
+    let session = db.session();
+    for sql in statements {
+        session.execute_one(sql).await.unwrap();
+    }
+    (dir, db, session)
+}

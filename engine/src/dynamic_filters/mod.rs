@@ -326,17 +326,8 @@ fn scan_dynamic_filters(node: &Arc<dyn ExecutionPlan>) -> Option<Vec<Arc<dyn Phy
 
 #[cfg(test)]
 mod tests {
-    /// A session of a fresh database, after `statements`.
-    async fn session_after(
-        statements: &[&str],
-    ) -> (tempfile::TempDir, crate::Database, crate::Session) {
-        let (dir, db) = crate::test_util::database();
-        let session = db.session();
-        for sql in statements {
-            session.execute_one(sql).await.unwrap();
-        }
-        (dir, db, session)
-    }
+    use crate::test_util::session_after;
+
     #[tokio::test]
     async fn a_join_filters_its_probe_scan_and_answers_the_same() {
         let (_dir, _db, session) = session_after(&[
