@@ -36,6 +36,7 @@ mod row_exprs;
 mod scan_stats;
 mod session;
 mod settings;
+mod shared_avgs;
 mod shared_subplans;
 mod sorted_scan;
 mod split;

@@ -92,7 +92,10 @@ impl Session {
                                 _ => rule,
                             }),
                     )
-                    .chain([Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _])
+                    .chain([
+                        Arc::new(crate::shared_avgs::ShareAvgSums) as _,
+                        Arc::new(crate::shared_subplans::ShareRepeatedAggregates) as _,
+                    ])
                     .collect(),
             )
             .with_statistics_registry(crate::join_estimates::registry())
