@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod ask_cmd;
 mod eval_nl;
+mod malloc;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -157,6 +158,7 @@ async fn serve(
 }
 
 fn real_main() -> anyhow::Result<()> {
+    malloc::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ABACUS_LOG").unwrap_or_else(|_| {
