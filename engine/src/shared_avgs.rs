@@ -114,7 +114,10 @@ fn rewrite(agg: &Aggregate) -> Result<Option<LogicalPlan>> {
         .filter(|i| !dropped.contains(i))
         .collect();
     let new_aggr: Vec<Expr> = kept.iter().map(|&i| aggr_expr[i].clone()).collect();
-    let shared = Aggregate::try_new(agg.input.clone(), agg.group_expr.clone(), new_aggr)?;
+    // An added `sum(x)` whose name another output already takes leaves the plan as it was.
+    let Ok(shared) = Aggregate::try_new(agg.input.clone(), agg.group_expr.clone(), new_aggr) else {
+        return Ok(None);
+    };
     let groups = agg.schema.fields().len() - agg.aggr_expr.len();
     let new_column = |aggr_index: usize| -> Column {
         let position = kept.iter().position(|&k| k == aggr_index).expect("kept");
