@@ -165,17 +165,8 @@ mod tests {
             assert!(session.constant_plans().get(sql).is_some(), "{sql}");
         }
         for _ in 0..2 {
-            let crate::Output::Rows(rows) = session
-                .execute_one("SELECT 1 + 2 AS three, 'a' AS s")
-                .await
-                .unwrap()
-            else {
-                panic!("rows expected");
-            };
-            let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-            let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                .unwrap()
-                .to_string();
+            let text =
+                crate::test_util::query_text(&session, "SELECT 1 + 2 AS three, 'a' AS s").await;
             assert!(text.contains("| 3     | a |"), "{text}");
         }
         // Runs do not accumulate state in the cached plan.

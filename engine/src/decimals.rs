@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, PrimitiveArray};
 use datafusion::arrow::compute::kernels::arity::binary;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Schema};
+use datafusion::arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, ScalarValue};
@@ -233,9 +233,9 @@ impl UncheckedWhenSafe {
             .iter()
             .all(|m| *m <= i64::MAX as u128);
         let out = if narrow {
-            apply::<i64>(op, lf, rf, l, r)
+            apply((op, lf, rf), l, r, |v| v as i64, i128::from)
         } else {
-            apply::<i128>(op, lf, rf, l, r)
+            apply((op, lf, rf), l, r, |v| v, |v| v)
         }?;
         let Some(out) = out else {
             return Ok(None);
@@ -245,59 +245,33 @@ impl UncheckedWhenSafe {
     }
 }
 
-/// `l op r` computed in `T` with wrapping arithmetic: exact when the result's bound fits `T`.
-fn apply<T: WrappingInt>(
-    op: Operator,
-    lf: i128,
-    rf: i128,
+/// `l op r` computed in `T` (arrow's wrapping operations) after `from` narrows each value,
+/// widened back by `to`: exact when the result's bound fits `T`.
+fn apply<T: ArrowNativeTypeOp>(
+    (op, lf, rf): (Operator, i128, i128),
     l: Operand,
     r: Operand,
+    from: impl Fn(i128) -> T + Copy,
+    to: impl Fn(T) -> i128 + Copy,
 ) -> Result<Option<PrimitiveArray<Decimal128Type>>> {
-    let (lf, rf) = (T::from_i128(lf), T::from_i128(rf));
-    let scaled = lf != T::ONE || rf != T::ONE;
-    let (x, y) = (T::from_i128, T::from_i128);
+    let (lf, rf) = (from(lf), from(rf));
+    let scaled = !lf.is_eq(T::ONE) || !rf.is_eq(T::ONE);
     match op {
-        Operator::Multiply => wrapping(l, r, |a, b| x(a).mul(y(b)).to_i128()),
-        Operator::Plus if !scaled => wrapping(l, r, |a, b| x(a).add(y(b)).to_i128()),
-        Operator::Minus if !scaled => wrapping(l, r, |a, b| x(a).sub(y(b)).to_i128()),
-        Operator::Plus => wrapping(l, r, |a, b| x(a).mul(lf).add(y(b).mul(rf)).to_i128()),
-        _ => wrapping(l, r, |a, b| x(a).mul(lf).sub(y(b).mul(rf)).to_i128()),
+        Operator::Multiply => wrapping(l, r, |a, b| to(from(a).mul_wrapping(from(b)))),
+        Operator::Plus if !scaled => wrapping(l, r, |a, b| to(from(a).add_wrapping(from(b)))),
+        Operator::Minus if !scaled => wrapping(l, r, |a, b| to(from(a).sub_wrapping(from(b)))),
+        Operator::Plus => wrapping(l, r, |a, b| {
+            to(from(a)
+                .mul_wrapping(lf)
+                .add_wrapping(from(b).mul_wrapping(rf)))
+        }),
+        _ => wrapping(l, r, |a, b| {
+            to(from(a)
+                .mul_wrapping(lf)
+                .sub_wrapping(from(b).mul_wrapping(rf)))
+        }),
     }
 }
-
-/// The wrapping operations of i64 and i128, and the (truncating) way to and from i128.
-trait WrappingInt: Copy + PartialEq {
-    const ONE: Self;
-    fn from_i128(v: i128) -> Self;
-    fn to_i128(self) -> i128;
-    fn add(self, other: Self) -> Self;
-    fn sub(self, other: Self) -> Self;
-    fn mul(self, other: Self) -> Self;
-}
-
-macro_rules! wrapping_int {
-    ($($t:ty),*) => {$(
-        impl WrappingInt for $t {
-            const ONE: Self = 1;
-            fn from_i128(v: i128) -> Self {
-                v as $t
-            }
-            fn to_i128(self) -> i128 {
-                self as i128
-            }
-            fn add(self, other: Self) -> Self {
-                self.wrapping_add(other)
-            }
-            fn sub(self, other: Self) -> Self {
-                self.wrapping_sub(other)
-            }
-            fn mul(self, other: Self) -> Self {
-                self.wrapping_mul(other)
-            }
-        }
-    )*};
-}
-wrapping_int!(i64, i128);
 
 fn operand(v: &ColumnarValue) -> Option<Operand<'_>> {
     match v {

@@ -4,8 +4,9 @@
 //! a filter could prune pages, reads and decodes the page index itself: from the file again,
 //! on every open, and into a copy of the cached footer that it never caches. A scan that
 //! filters lineitem paid that for every file at every query (1 % of SF1 q6's CPU with four
-//! file ranges, BENCHMARKS.md change 27). The readers made here ask the cache for the footer with its page
-//! index, so the first open of a file stores both and later opens find the index loaded.
+//! file ranges, BENCHMARKS.md change 27). The readers made here ask the cache for the footer
+//! with its page index, so the first open of a file stores both and later opens find the
+//! index loaded.
 //! The cache (DataFusion's, 50 MB by default) holds a TPC-H SF10 database's page indexes,
 //! about 2 MB on disk, with room to spare.
 

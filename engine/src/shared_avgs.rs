@@ -286,22 +286,13 @@ fn average(sums: &ArrayRef, counts: &ArrayRef, output: &DataType) -> Result<Arra
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-    use datafusion::arrow::compute::concat_batches;
     use datafusion::arrow::datatypes::{DataType, Float64Type};
 
-    use crate::test_util::{query_text, session_after};
+    use crate::test_util::{query_batch, query_text, session_after};
 
-    /// The columns `sql` returns, all batches concatenated.
+    /// The columns `sql` returns.
     async fn columns(session: &crate::Session, sql: &str) -> Vec<ArrayRef> {
-        let crate::Output::Rows(rows) = session.execute_one(sql).await.unwrap() else {
-            panic!("rows expected from {sql}");
-        };
-        let schema = rows.schema();
-        let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-        concat_batches(&schema, &batches)
-            .unwrap()
-            .columns()
-            .to_vec()
+        query_batch(session, sql).await.columns().to_vec()
     }
 
     fn cases_first() -> &'static str {

@@ -2,13 +2,23 @@
 
 /// The rows `sql` returns, as an aligned text table (EXPLAIN plans included).
 pub(crate) async fn query_text(session: &crate::Session, sql: &str) -> String {
+    let batch = query_batch(session, sql).await;
+    datafusion::arrow::util::pretty::pretty_format_batches(&[batch])
+        .unwrap()
+        .to_string()
+}
+
+/// The rows `sql` returns, in one batch.
+pub(crate) async fn query_batch(
+    session: &crate::Session,
+    sql: &str,
+) -> datafusion::arrow::record_batch::RecordBatch {
     let crate::Output::Rows(rows) = session.execute_one(sql).await.unwrap() else {
         panic!("rows expected from {sql}");
     };
+    let schema = rows.schema();
     let batches: Vec<_> = futures::TryStreamExt::try_collect(rows).await.unwrap();
-    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string()
+    datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap()
 }
 
 /// A database on a fresh temporary data directory (kept alive by the returned guard).
