@@ -11,6 +11,9 @@ loaded (its `sf<N>/abacus-db`).
 
 A setting is compared the same way: one binary twice, `--setup-b` run on B's connections
 (`--setup-b "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 4000000"`).
+
+A table layout is compared with `--db-b`: B's servers read another data directory, loaded by
+the binary that writes the new layout (`abacus --data DIR -c "COPY t FROM 'x.parquet'"`).
 """
 import argparse
 import os
@@ -24,6 +27,7 @@ def main():
     ap.add_argument("a", help="the binary before the change")
     ap.add_argument("b", help="the binary after it")
     ap.add_argument("--db", required=True, help="an Abacus data directory holding the TPC-H tables")
+    ap.add_argument("--db-b", help="B's data directory, when it differs from A's (a new layout)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", help="subset, e.g. 1,17,18")
@@ -32,7 +36,9 @@ def main():
     names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
         else QUERIES
     labels = ["A", "B", "A'", "B'"]
-    servers = [AbacusServe(b, args.db, args.threads) for b in (args.a, args.b, args.a, args.b)]
+    dbs = (args.db, args.db_b or args.db)
+    servers = [AbacusServe(b, dbs[i % 2], args.threads)
+               for i, b in enumerate((args.a, args.b, args.a, args.b))]
     try:
         for server in servers[1::2]:
             for statement in filter(str.strip, (args.setup_b or "").split(";")):
