@@ -8,7 +8,8 @@
 //! sorted_scan.rs's `key_ranges`), and DataFusion's own distribution rules then leave out
 //! the exchange and merge the two phases into one that emits each group as its key
 //! passes. TPC-H q18's `GROUP BY l_orderkey` over 6M rows at SF1 built two hash tables
-//! of ~750K groups and exchanged 1.5M partial rows (BENCHMARKS.md, change 26).
+//! of ~750K groups and exchanged 1.5M partial rows (BENCHMARKS.md, change 26). Runs may
+//! also meet inside one key's rows, each partition then keeping its side (change 32).
 //!
 //! This runs before DataFusion's `EnsureRequirements`, which checks every other operator's
 //! needs against the declared partitioning: a partitioned join, say, still gets its
@@ -195,20 +196,70 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn files_that_share_a_boundary_key_are_cut_there_and_count_it_once() {
+        // Four files of ~100K ascending keys, each starting with the key the one before
+        // ends with (as a writer that rolls files at row groups leaves an order's lines).
+        let mut statements = vec![
+            "SET datafusion.execution.target_partitions = 2".to_string(),
+            "CREATE TABLE t AS SELECT value AS k, value % 7 AS v \
+             FROM range(0, 100000) ORDER BY value"
+                .to_string(),
+        ];
+        for start in [99_999, 199_999, 299_999] {
+            statements.push(format!(
+                "INSERT INTO t SELECT value, value % 7 FROM range({start}, {}) ORDER BY value",
+                start + 100_001
+            ));
+        }
+        let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+        let (_dir, _db, session) = session_after(&statements).await;
+        let session = &session;
+        let text = move |sql: String| async move { query_text(session, &sql).await };
+        let by_key = "SELECT k, sum(v) AS s, count(*) AS n FROM t GROUP BY k";
+        let by_expression = "SELECT k + 0 AS k, sum(v) AS s, count(*) AS n FROM t GROUP BY k + 0";
+        let plan = text(format!("EXPLAIN {by_key}")).await;
+        assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
+        assert!(!plan.contains("RepartitionExec"), "{plan}");
+        assert!(
+            plan.contains("key_windows=[(, 199999], (199999, ]]"),
+            "{plan}"
+        );
+        let checksum =
+            |groups: &str| format!("SELECT count(*), sum(k * s), sum(n), max(n) FROM ({groups}) g");
+        let expected = text(checksum(by_expression)).await;
+        assert!(expected.contains("| 400000 "), "{expected}");
+        assert_eq!(text(checksum(by_key)).await, expected);
+        // The shared key's two rows (one in each file) are one group.
+        let shared = text(format!("SELECT s, n FROM ({by_key}) g WHERE k = 199999")).await;
+        assert!(shared.contains("| 4 | 2 |"), "{shared}");
+    }
+
     #[test]
-    fn files_are_cut_into_runs_only_where_keys_do_not_meet() {
+    fn files_are_cut_into_runs_where_keys_do_not_meet_or_can_be_windowed() {
+        use crate::plain_scan::KeyWindow;
         use crate::sorted_scan::ranges_for_test as ranges;
-        // (min, max, bytes) per file, listed out of order.
-        let cut_on = |files: &[(i64, i64, u64)], partitions, threads| {
-            ranges(files, partitions, threads).map(|(groups, splits)| {
+        // (min, max, bytes) per file, listed out of order; `shared`: the key is an integer
+        // the scan can window, so a cut may fall between files that share a key.
+        let cut_on = |files: &[(i64, i64, u64)], partitions, threads, shared| {
+            ranges(files, partitions, threads, shared).map(|(groups, splits, windows)| {
                 let sizes: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+                (sizes, splits, windows)
+            })
+        };
+        let cut = |files: &[(i64, i64, u64)], partitions| {
+            cut_on(files, partitions, partitions, false).map(|(sizes, splits, windows)| {
+                assert_eq!(windows, None);
                 (sizes, splits)
             })
         };
-        let cut = |files: &[(i64, i64, u64)], partitions| cut_on(files, partitions, partitions);
         let even = [(20, 29, 100), (0, 9, 100), (30, 39, 100), (10, 19, 100)];
         assert_eq!(cut(&even, 2), Some((vec![2, 2], vec![20])));
         assert_eq!(cut(&even, 4), Some((vec![1, 1, 1, 1], vec![10, 20, 30])));
+        assert_eq!(
+            cut_on(&even, 2, 2, true),
+            Some((vec![2, 2], vec![20], None))
+        );
         // The fourth file ends on the key the fifth starts with: the cut moves to the
         // nearest boundary where keys do not meet, within 1.25x of an even share.
         let mut touching: Vec<_> = (0..8).map(|i| (i * 10, i * 10 + 9, 100)).collect();
@@ -217,15 +268,42 @@ mod tests {
         // With 4 files that is too uneven: no ranges.
         let four = [(0, 9, 100), (10, 20, 100), (20, 29, 100), (30, 39, 100)];
         assert_eq!(cut(&four, 2), None);
+        // Unless the shared key can be windowed: the first run also reads the third file
+        // (for its key 20), which the second run reads from key 21 on.
+        let windows = vec![
+            KeyWindow {
+                after: None,
+                through: Some(20),
+            },
+            KeyWindow {
+                after: Some(20),
+                through: None,
+            },
+        ];
+        assert_eq!(
+            cut_on(&four, 2, 2, true),
+            Some((vec![3, 2], vec![21], Some(windows)))
+        );
+        // A file of one key only is never where a run starts: the run before could not
+        // know where its key ends. Here the run before reads all three files of key 20.
+        let one_key = [(0, 9, 50), (10, 20, 100), (20, 20, 100), (20, 29, 200)];
+        assert_eq!(
+            cut_on(&one_key, 2, 2, true).map(|(sizes, splits, _)| (sizes, splits)),
+            Some((vec![4, 1], vec![21]))
+        );
         // Overlapping files, or one file: no ranges.
         assert_eq!(cut(&[(0, 9, 100), (5, 15, 100)], 2), None);
+        assert_eq!(cut_on(&[(0, 9, 100), (5, 15, 100)], 2, 2, true), None);
         assert_eq!(cut(&[(0, 9, 100)], 2), None);
         // Three files of 104, 104 and 24 bytes (TPC-H SF1 lineitem's MB): 104 + 128.
         let sf1 = [(0, 9, 104), (10, 19, 104), (20, 29, 24)];
         assert_eq!(cut(&sf1, 2), Some((vec![1, 2], vec![10])));
         // Three runs of them are too uneven for 3 threads, not for 2: neither of those
         // has more than 1.25x of 116 bytes to read.
-        assert_eq!(cut_on(&sf1, 3, 3), None);
-        assert_eq!(cut_on(&sf1, 3, 2), Some((vec![1, 1, 1], vec![10, 20])));
+        assert_eq!(cut_on(&sf1, 3, 3, false), None);
+        assert_eq!(
+            cut_on(&sf1, 3, 2, false),
+            Some((vec![1, 1, 1], vec![10, 20], None))
+        );
     }
 }

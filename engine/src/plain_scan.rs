@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -98,6 +98,17 @@ pub(crate) struct PlainScanExec {
     /// The table's files each ascend by this column (its first): what key_ranges.rs needs
     /// to deal them into key ranges later in planning.
     key_order: Option<Arc<KeyOrder>>,
+    /// Per partition, the keys it keeps (sorted_scan.rs's `ranges`, when a cut falls
+    /// between two files that share their boundary key).
+    windows: Option<Arc<[KeyWindow]>>,
+}
+
+/// The rows a partition of a key-ranged scan keeps, by its first column (an integer key,
+/// ascending through the partition): keys above `after`, up to and including `through`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KeyWindow {
+    pub after: Option<i64>,
+    pub through: Option<i64>,
 }
 
 /// A table's key, by which every file of the scanned version ascends, and the files' bounds.
@@ -144,6 +155,7 @@ impl PlainScanExec {
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
             key_order: None,
+            windows: None,
         }
     }
 
@@ -157,7 +169,15 @@ impl PlainScanExec {
 
     /// This scan over another Parquet scan of the same table, keeping its key order.
     pub(crate) fn with_input(&self, input: Arc<dyn ExecutionPlan>) -> Self {
-        Self::new(input, Arc::clone(&self.schema)).keyed(self.key_order.clone())
+        let mut scan = Self::new(input, Arc::clone(&self.schema)).keyed(self.key_order.clone());
+        scan.windows = self.windows.clone();
+        scan
+    }
+
+    /// This scan keeping, in each partition, only the keys of its window.
+    pub(crate) fn windowed(mut self, windows: Option<Vec<KeyWindow>>) -> Self {
+        self.windows = windows.map(Into::into);
+        self
     }
 
     fn keyed(mut self, key_order: Option<Arc<KeyOrder>>) -> Self {
@@ -166,9 +186,59 @@ impl PlainScanExec {
     }
 }
 
+/// The rows of `batch` inside `window` by its first column, as `start..end`, and whether
+/// the batch reaches past the window (a key above `through`).
+fn window_rows(batch: &RecordBatch, window: KeyWindow) -> Result<(usize, usize, bool)> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Int32Type, Int64Type};
+    let column = batch.column(0);
+    let cut = |len: usize, at_or_below: &dyn Fn(usize, i64) -> bool| {
+        // The first index whose key is above `k`, by binary search (keys ascend).
+        let first_above = |k: i64| {
+            let (mut lo, mut hi) = (0, len);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if at_or_below(mid, k) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let start = window.after.map_or(0, first_above);
+        let end = window.through.map_or(len, first_above);
+        (start, end.max(start), end < len)
+    };
+    match column.data_type() {
+        DataType::Int64 => {
+            let keys = column.as_primitive::<Int64Type>().values();
+            Ok(cut(keys.len(), &|i, k| keys[i] <= k))
+        }
+        DataType::Int32 => {
+            let keys = column.as_primitive::<Int32Type>().values();
+            Ok(cut(keys.len(), &|i, k| i64::from(keys[i]) <= k))
+        }
+        other => Err(datafusion::error::DataFusionError::Internal(format!(
+            "a key window over a {other} column"
+        ))),
+    }
+}
+
 impl DisplayAs for PlainScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "PlainScanExec")
+        write!(f, "PlainScanExec")?;
+        if let Some(windows) = &self.windows {
+            let shown: Vec<String> = windows
+                .iter()
+                .map(|w| {
+                    let bound = |b: Option<i64>| b.map_or(String::new(), |k| k.to_string());
+                    format!("({}, {}]", bound(w.after), bound(w.through))
+                })
+                .collect();
+            write!(f, ": key_windows=[{}]", shown.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -205,6 +275,9 @@ impl ExecutionPlan for PlainScanExec {
         target_partitions: usize,
         config: &ConfigOptions,
     ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        if self.windows.is_some() {
+            return Ok(None);
+        }
         Ok(self
             .input
             .repartitioned(target_partitions, config)?
@@ -219,15 +292,33 @@ impl ExecutionPlan for PlainScanExec {
         let input = self.input.execute(partition, context)?;
         let schema = Arc::clone(&self.schema);
         let metrics = BaselineMetrics::new(&self.metrics, partition);
-        let stream = input.map(move |batch| {
-            let batch = batch?;
-            let _timer = metrics.elapsed_compute().timer();
-            let mut columns = batch.columns().to_vec();
-            columns.pop();
-            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            let out = RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
-            metrics.record_output(out.num_rows());
-            Ok(out)
+        let window = self
+            .windows
+            .as_ref()
+            .map(|w| w.get(partition).copied().unwrap_or_default())
+            .filter(|w| *w != KeyWindow::default());
+        // `done`: past the window; keys ascend through the partition, so nothing after it
+        // is kept and the scan stops reading.
+        let stream = input.scan(false, move |done, batch| {
+            if *done {
+                return futures::future::ready(None);
+            }
+            let out = batch.and_then(|batch| {
+                let _timer = metrics.elapsed_compute().timer();
+                let mut columns = batch.columns().to_vec();
+                columns.pop();
+                let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+                let mut out =
+                    RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
+                if let Some(window) = window {
+                    let (start, end, past) = window_rows(&out, window)?;
+                    out = out.slice(start, end - start);
+                    *done = past;
+                }
+                metrics.record_output(out.num_rows());
+                Ok(out)
+            });
+            futures::future::ready(Some(out))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),
@@ -254,6 +345,10 @@ impl ExecutionPlan for PlainScanExec {
         };
         let mut stats = Statistics::clone(stats);
         stats.column_statistics.truncate(self.schema.fields().len());
+        if self.windows.is_some() {
+            // A file at a shared boundary key is read by two partitions, each keeping part.
+            stats = stats.to_inexact();
+        }
         Ok(Arc::new(stats))
     }
 
@@ -270,6 +365,9 @@ impl ExecutionPlan for PlainScanExec {
     }
 
     fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
+        if self.windows.is_some() {
+            return None;
+        }
         let input = self.input.with_fetch(limit)?;
         Some(Arc::new(self.with_input(input)))
     }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, ScalarValue, SplitPoint, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
@@ -20,7 +21,7 @@ use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::{LexOrdering, Partitioning, PhysicalSortExpr, RangePartitioning};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::plain_scan::PlainScanExec;
+use crate::plain_scan::{KeyWindow, PlainScanExec};
 use crate::scan_stats::TableStats;
 
 /// `plan`, a plain scan of a table whose files all ascend by `column` (the table's first),
@@ -45,7 +46,14 @@ fn in_order(
     let (config, files) = ordered_files(scan, column, stats)?;
     let columns = config.file_schema().fields().len();
     let groups = groups(files, columns, partitions)?;
-    Some(rescan(scan, config, groups, key_ordering(column), None))
+    Some(rescan(
+        scan,
+        config,
+        groups,
+        key_ordering(column),
+        None,
+        None,
+    ))
 }
 
 /// `scan`, a plain scan of a table whose files all ascend by its first column, reading
@@ -54,6 +62,7 @@ fn in_order(
 /// then aggregates by the key without moving rows between partitions (key_ranges.rs).
 /// `None` when the bounds are not all known, a key could fall in two groups, or whole files
 /// cannot be cut into groups within `MAX_RANGE_IMBALANCE` of an even share of the bytes.
+/// Where two groups meet inside a key's rows, each partition keeps only its window.
 pub(crate) fn key_ranges(
     scan: &PlainScanExec,
     partitions: usize,
@@ -61,27 +70,45 @@ pub(crate) fn key_ranges(
     let key = scan.key_order()?;
     let (config, files) = ordered_files(scan, &key.column, &key.stats)?;
     let columns = config.file_schema().fields().len();
-    let (groups, split_points) = ranges(files, columns, partitions, threads())?;
+    // A cut may fall inside a key's rows only where the scan can window them: an integer
+    // key, the scan's first column.
+    let integer_key = scan.schema().fields().first().is_some_and(|f| {
+        f.name() == &key.column && matches!(f.data_type(), DataType::Int64 | DataType::Int32)
+    });
+    let (groups, split_points, windows) =
+        ranges(files, columns, partitions, threads(), integer_key)?;
     let ordering = key_ordering(&key.column);
     let partitioning =
         Partitioning::Range(RangePartitioning::try_new(ordering.clone(), split_points).ok()?);
-    Some(rescan(scan, config, groups, ordering, Some(partitioning)))
+    Some(rescan(
+        scan,
+        config,
+        groups,
+        ordering,
+        Some(partitioning),
+        windows,
+    ))
 }
 
-/// `scan` reading `groups` of its files, each group in `ordering`, as `partitioning` says.
+/// `scan` reading `groups` of its files, each group in `ordering`, as `partitioning` says,
+/// each keeping its key window, if any.
 fn rescan(
     scan: &PlainScanExec,
     config: &FileScanConfig,
     groups: Vec<FileGroup>,
     ordering: LexOrdering,
     partitioning: Option<Partitioning>,
+    windows: Option<Vec<KeyWindow>>,
 ) -> Arc<dyn ExecutionPlan> {
     let config = FileScanConfigBuilder::from(config.clone())
         .with_file_groups(groups)
         .with_output_ordering(vec![ordering])
         .with_output_partitioning(partitioning)
         .build();
-    Arc::new(scan.with_input(DataSourceExec::from_data_source(config)))
+    Arc::new(
+        scan.with_input(DataSourceExec::from_data_source(config))
+            .windowed(windows),
+    )
 }
 
 /// Ascending by the table's first column, nulls (of which there are none) last.
@@ -132,6 +159,10 @@ fn ordered_files<'a>(
 
 /// A file with its min and max of the key.
 type BoundedFile = (ScalarValue, ScalarValue, PartitionedFile);
+
+/// Runs of files (`ranges`): their groups, the split points between them, and the key
+/// windows they keep, when a cut falls inside a key's rows.
+type Runs<Split> = (Vec<FileGroup>, Vec<Split>, Option<Vec<KeyWindow>>);
 
 /// Files per partition below which no order is declared (see `groups`).
 const MIN_FILES_PER_GROUP: usize = 4;
@@ -227,11 +258,14 @@ fn threads() -> usize {
     tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers())
 }
 
-/// The files in key order, cut into up to `partitions` runs of neighbouring files, and the
-/// first key of every run after the first. A cut goes only between files whose keys do not
-/// meet (the first one's max below the next one's min), so no key is in two runs; each cut
-/// is the allowed one nearest an even share of the bytes. `None` when files overlap, fewer
-/// than two runs can be cut, or a run holds over `MAX_RANGE_IMBALANCE` of its share. The
+/// The files in key order, cut into up to `partitions` runs of neighbouring files, the
+/// first key of every run after the first, and the runs' key windows when a cut needs them.
+/// A cut goes between files whose keys do not meet (the first one's max below the next
+/// one's min) or, for an integer key the scan can window, between files that share their
+/// boundary key: a writer that rolls files at row groups leaves one wherever an order's
+/// lines straddle the roll (BENCHMARKS.md, change 32). No key is in two runs' windows; each
+/// cut is the allowed one nearest an even share of the bytes. `None` when files overlap,
+/// fewer than two runs can be cut, or a run holds over `MAX_RANGE_IMBALANCE` of its share. The
 /// share is of the `threads` that run the runs, when fewer than them: 3 runs of 104, 104
 /// and 24 MB (SF1 lineitem) take 2 threads no longer than 116 MB each would.
 fn ranges(
@@ -239,14 +273,26 @@ fn ranges(
     columns: usize,
     partitions: usize,
     threads: usize,
-) -> Option<(Vec<FileGroup>, Vec<SplitPoint>)> {
+    integer_key: bool,
+) -> Option<Runs<SplitPoint>> {
     let files = sorted(files)?;
-    let mut cuttable = vec![false; files.len()];
+    // Where a run may start: `Some(None)` between files whose keys do not meet,
+    // `Some(Some(k))` between files that share key `k` (integer keys whose rows of `k` end
+    // inside the later file: the run before reads them from that file's start, the run
+    // after skips them).
+    let mut cuttable: Vec<Option<Option<i64>>> = vec![None; files.len()];
     for (i, pair) in files.windows(2).enumerate() {
         match pair[0].1.partial_cmp(&pair[1].0)? {
             std::cmp::Ordering::Greater => return None,
-            std::cmp::Ordering::Less => cuttable[i + 1] = true,
-            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Less => cuttable[i + 1] = Some(None),
+            std::cmp::Ordering::Equal => {
+                let shared = integer(&pair[0].1).filter(|&k| {
+                    integer_key && k < i64::MAX && integer(&pair[1].1).is_some_and(|m| m > k)
+                });
+                if let Some(k) = shared {
+                    cuttable[i + 1] = Some(Some(k));
+                }
+            }
         }
     }
     // Bytes before each file, and in all.
@@ -261,7 +307,7 @@ fn ranges(
         let target = total as f64 * p as f64 / partitions as f64;
         let after = cuts.last().copied().unwrap_or(0);
         let best = (after + 1..files.len())
-            .filter(|&i| cuttable[i])
+            .filter(|&i| cuttable[i].is_some())
             .min_by(|&a, &b| {
                 let distance = |i: usize| (before[i] as f64 - target).abs();
                 distance(a).total_cmp(&distance(b))
@@ -291,22 +337,63 @@ fn ranges(
     if largest > MAX_RANGE_IMBALANCE * total as f64 / sharing as f64 {
         return None;
     }
+    let shared: Vec<Option<i64>> = cuts.iter().map(|&i| cuttable[i].flatten()).collect();
     let split_points = cuts
         .iter()
-        .map(|&i| SplitPoint::new(vec![files[i].0.clone()]))
-        .collect();
+        .zip(&shared)
+        .map(|(&i, shared)| {
+            let first = match shared {
+                // The run holds the keys after the shared one.
+                Some(k) => with_integer(&files[i].0, k + 1)?,
+                None => files[i].0.clone(),
+            };
+            Some(SplitPoint::new(vec![first]))
+        })
+        .collect::<Option<Vec<_>>>()?;
     let mut groups = vec![Vec::new(); runs];
     let mut run = 0;
     for (i, (min, max, file)) in files.into_iter().enumerate() {
         if cuts.get(run) == Some(&i) {
             run += 1;
+            if shared[run - 1].is_some() {
+                // The run before also reads this file's first rows, those of the shared key.
+                let bounded = with_bounds(min.clone(), max.clone(), file.clone(), columns);
+                groups[run - 1].push(bounded);
+            }
         }
         groups[run].push(with_bounds(min, max, file, columns));
     }
+    let windows = shared.iter().any(Option::is_some).then(|| {
+        (0..runs)
+            .map(|r| KeyWindow {
+                after: r.checked_sub(1).and_then(|c| shared[c]),
+                through: shared.get(r).copied().flatten(),
+            })
+            .collect()
+    });
     Some((
         groups.into_iter().map(FileGroup::new).collect(),
         split_points,
+        windows,
     ))
+}
+
+/// An integer key's value.
+fn integer(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::Int64(Some(k)) => Some(*k),
+        ScalarValue::Int32(Some(k)) => Some(i64::from(*k)),
+        _ => None,
+    }
+}
+
+/// `k` as a value of `like`'s integer type.
+fn with_integer(like: &ScalarValue, k: i64) -> Option<ScalarValue> {
+    match like {
+        ScalarValue::Int64(_) => Some(ScalarValue::Int64(Some(k))),
+        ScalarValue::Int32(_) => Some(ScalarValue::Int32(Some(i32::try_from(k).ok()?))),
+        _ => None,
+    }
 }
 
 /// `ranges` over files given as (min, max, bytes), with the splits' keys.
@@ -315,7 +402,8 @@ pub(crate) fn ranges_for_test(
     files: &[(i64, i64, u64)],
     partitions: usize,
     threads: usize,
-) -> Option<(Vec<FileGroup>, Vec<i64>)> {
+    integer_key: bool,
+) -> Option<Runs<i64>> {
     let files = files
         .iter()
         .enumerate()
@@ -327,7 +415,7 @@ pub(crate) fn ranges_for_test(
             )
         })
         .collect();
-    let (groups, splits) = ranges(files, 1, partitions, threads)?;
+    let (groups, splits, windows) = ranges(files, 1, partitions, threads, integer_key)?;
     let splits = splits
         .iter()
         .map(|s| match s.values() {
@@ -335,7 +423,7 @@ pub(crate) fn ranges_for_test(
             other => panic!("split {other:?}"),
         })
         .collect();
-    Some((groups, splits))
+    Some((groups, splits, windows))
 }
 
 #[cfg(test)]
