@@ -192,37 +192,27 @@ fn window_rows(batch: &RecordBatch, window: KeyWindow) -> Result<(usize, usize, 
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::{Int32Type, Int64Type};
     let column = batch.column(0);
-    let cut = |len: usize, at_or_below: &dyn Fn(usize, i64) -> bool| {
-        // The first index whose key is above `k`, by binary search (keys ascend).
-        let first_above = |k: i64| {
-            let (mut lo, mut hi) = (0, len);
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                if at_or_below(mid, k) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo
-        };
-        let start = window.after.map_or(0, first_above);
-        let end = window.through.map_or(len, first_above);
-        (start, end.max(start), end < len)
-    };
     match column.data_type() {
-        DataType::Int64 => {
-            let keys = column.as_primitive::<Int64Type>().values();
-            Ok(cut(keys.len(), &|i, k| keys[i] <= k))
-        }
-        DataType::Int32 => {
-            let keys = column.as_primitive::<Int32Type>().values();
-            Ok(cut(keys.len(), &|i, k| i64::from(keys[i]) <= k))
-        }
+        DataType::Int64 => Ok(window_of(
+            column.as_primitive::<Int64Type>().values(),
+            window,
+        )),
+        DataType::Int32 => Ok(window_of(
+            column.as_primitive::<Int32Type>().values(),
+            window,
+        )),
         other => Err(datafusion::error::DataFusionError::Internal(format!(
             "a key window over a {other} column"
         ))),
     }
+}
+
+/// `window_rows` over ascending `keys`.
+fn window_of<T: Copy + Into<i64>>(keys: &[T], window: KeyWindow) -> (usize, usize, bool) {
+    let first_above = |k: i64| keys.partition_point(|&x| x.into() <= k);
+    let start = window.after.map_or(0, first_above);
+    let end = window.through.map_or(keys.len(), first_above);
+    (start, end.max(start), end < keys.len())
 }
 
 impl DisplayAs for PlainScanExec {

@@ -343,8 +343,12 @@ fn ranges(
         .zip(&shared)
         .map(|(&i, shared)| {
             let first = match shared {
-                // The run holds the keys after the shared one.
-                Some(k) => with_integer(&files[i].0, k + 1)?,
+                // The run holds the keys after the shared one, its file's min.
+                Some(_) => {
+                    let min = &files[i].0;
+                    min.add_checked(ScalarValue::new_one(&min.data_type()).ok()?)
+                        .ok()?
+                }
                 None => files[i].0.clone(),
             };
             Some(SplitPoint::new(vec![first]))
@@ -383,15 +387,6 @@ fn integer(value: &ScalarValue) -> Option<i64> {
     match value {
         ScalarValue::Int64(Some(k)) => Some(*k),
         ScalarValue::Int32(Some(k)) => Some(i64::from(*k)),
-        _ => None,
-    }
-}
-
-/// `k` as a value of `like`'s integer type.
-fn with_integer(like: &ScalarValue, k: i64) -> Option<ScalarValue> {
-    match like {
-        ScalarValue::Int64(_) => Some(ScalarValue::Int64(Some(k))),
-        ScalarValue::Int32(_) => Some(ScalarValue::Int32(Some(i32::try_from(k).ok()?))),
         _ => None,
     }
 }
