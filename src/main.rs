@@ -173,6 +173,7 @@ fn real_main() -> anyhow::Result<()> {
         threads: cli.threads,
         ..Config::default()
     };
+    malloc::heaps_per_worker(config.threads());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads())
         .enable_all()
