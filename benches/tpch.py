@@ -5,7 +5,7 @@ Usage (the one command; builds with the dist profile, generates data when missin
 
     python3 benches/tpch.py --sf 1 --out /tmp/tpch-sf1.md
 
-Needs `pip install duckdb` and `cargo install tpchgen-cli` (or --tpchgen PATH). Data goes to
+Needs `pip install duckdb tpchgen-cli` (or `cargo install tpchgen-cli`, or --tpchgen PATH). Data goes to
 --data-root (default ~/.cache/abacus/tpch/sf<N>), the Abacus tables (loaded once with COPY) to
 sf<N>/abacus-db.
 
