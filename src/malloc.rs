@@ -54,6 +54,7 @@ mod tests {
 
     /// Set in the child process of `threads_share_one_heap_per_worker`.
     const CHILD: &str = "ABACUS_MALLOC_TEST_CHILD";
+
     /// Minor page faults of the calling thread so far.
     fn faults() -> i64 {
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
