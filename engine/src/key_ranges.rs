@@ -235,6 +235,40 @@ mod tests {
         assert!(shared.contains("| 4 | 2 |"), "{shared}");
     }
 
+    #[tokio::test]
+    async fn windowed_runs_fewer_than_partitions_are_not_spread_across_them() {
+        // Two files sharing key 99999 make two windowed runs; three partitions are asked
+        // for. A round-robin between a window and its files would apply the windows to
+        // other rows: the groups must still be counted once each.
+        let statements = [
+            "SET datafusion.execution.target_partitions = 3",
+            "CREATE TABLE t AS SELECT value AS k, value % 7 AS v FROM range(0, 100000) \
+             ORDER BY value",
+            "INSERT INTO t SELECT value, value % 7 FROM range(99999, 200000) ORDER BY value",
+        ];
+        let (_dir, _db, session) = session_after(&statements).await;
+        let by_key = "SELECT k, sum(v) AS s, count(*) AS n FROM t GROUP BY k";
+        let plan = query_text(&session, &format!("EXPLAIN {by_key}")).await;
+        assert!(
+            plan.contains("key_windows=[(, 99999], (99999, ]]"),
+            "{plan}"
+        );
+        let below_windows = plan
+            .lines()
+            .skip_while(|line| !line.contains("PlainScanExec"))
+            .nth(1);
+        assert!(
+            below_windows.is_some_and(|line| line.contains("DataSourceExec")),
+            "{plan}"
+        );
+        let checksum = format!("SELECT count(*), sum(k * s), sum(n), max(n) FROM ({by_key}) g");
+        let expected = "SELECT count(*), sum(k * s), sum(n), max(n) FROM \
+             (SELECT k + 0 AS k, sum(v) AS s, count(*) AS n FROM t GROUP BY k + 0) g";
+        let expected = query_text(&session, expected).await;
+        assert!(expected.contains("| 200000 "), "{expected}");
+        assert_eq!(query_text(&session, &checksum).await, expected);
+    }
+
     #[test]
     fn files_are_cut_into_runs_where_keys_do_not_meet_or_can_be_windowed() {
         use crate::plain_scan::KeyWindow;

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::Statistics;
+use datafusion::common::{internal_err, Statistics};
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
@@ -259,6 +259,12 @@ impl ExecutionPlan for PlainScanExec {
         Ok(Arc::new(self.with_input(children.swap_remove(0))))
     }
 
+    /// A windowed scan's partitions are its key runs, window `i` for the files of run `i`:
+    /// a round-robin under it would hand window `i` rows of other runs.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![self.windows.is_none()]
+    }
+
     /// Split the files across more partitions, as the Parquet scan does on its own.
     fn repartitioned(
         &self,
@@ -279,6 +285,15 @@ impl ExecutionPlan for PlainScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        if let Some(windows) = &self.windows {
+            let runs = self.input.properties().partitioning.partition_count();
+            if runs != windows.len() {
+                return internal_err!(
+                    "{} key windows over a scan of {runs} partitions",
+                    windows.len()
+                );
+            }
+        }
         let input = self.input.execute(partition, context)?;
         let schema = Arc::clone(&self.schema);
         let metrics = BaselineMetrics::new(&self.metrics, partition);
