@@ -201,9 +201,7 @@ fn window_rows(batch: &RecordBatch, window: KeyWindow) -> Result<(usize, usize, 
             column.as_primitive::<Int32Type>().values(),
             window,
         )),
-        other => Err(datafusion::error::DataFusionError::Internal(format!(
-            "a key window over a {other} column"
-        ))),
+        other => internal_err!("a key window over a {other} column"),
     }
 }
 
