@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::Session;
 use datafusion::logical_expr::LogicalPlan;
+use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use url::Url;
@@ -44,6 +46,16 @@ pub struct Catalog {
 
 fn qualified(schema: &str, table: &str) -> String {
     format!("{schema}.{table}")
+}
+
+/// `delta`'s columns as Arrow types, for the encodings of the files a rewrite adds; no
+/// columns (every column as Parquet's defaults write it) if the log has none Arrow reads.
+fn table_columns(delta: &DeltaTable) -> Schema {
+    delta
+        .snapshot()
+        .ok()
+        .and_then(|snapshot| snapshot.schema().as_ref().try_into_arrow().ok())
+        .unwrap_or_else(Schema::empty)
 }
 
 impl Catalog {
@@ -242,10 +254,10 @@ impl Catalog {
                 .map_err(|e| Error::delta(&name, e))?;
             let written = fresh
                 .write(Vec::new())
+                .with_writer_properties(writer_properties(input.schema().as_arrow()))
                 .with_input_plan(input)
                 .with_session_state(session)
                 .with_save_mode(SaveMode::ErrorIfExists)
-                .with_writer_properties(writer_properties())
                 .with_table_name(table)
                 .await
                 .map_err(|e| match e {
@@ -274,10 +286,10 @@ impl Catalog {
         let delta = self.table(schema, table).await?;
         let written = delta
             .write(Vec::new())
+            .with_writer_properties(writer_properties(input.schema().as_arrow()))
             .with_input_plan(input)
             .with_session_state(session)
             .with_save_mode(SaveMode::Append)
-            .with_writer_properties(writer_properties())
             .await
             .map_err(|e| Error::delta(&name, e))?;
         self.remember(schema, table, &written);
@@ -296,10 +308,11 @@ impl Catalog {
     ) -> Result<(u64, Option<u64>)> {
         let name = qualified(schema, table);
         let delta = self.table(schema, table).await?;
+        let properties = writer_properties(&table_columns(&delta));
         let mut builder = delta
             .delete()
             .with_session_state(session)
-            .with_writer_properties(writer_properties());
+            .with_writer_properties(properties);
         if let Some(p) = predicate {
             builder = builder.with_predicate(p);
         }
@@ -323,10 +336,11 @@ impl Catalog {
     ) -> Result<WriteOutcome> {
         let name = qualified(schema, table);
         let delta = self.table(schema, table).await?;
+        let properties = writer_properties(&table_columns(&delta));
         let mut builder = delta
             .update()
             .with_session_state(session)
-            .with_writer_properties(writer_properties());
+            .with_writer_properties(properties);
         for (column, value) in assignments {
             builder = builder.with_update(column, value);
         }

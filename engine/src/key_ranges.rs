@@ -236,10 +236,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn windowed_runs_fewer_than_partitions_are_not_spread_across_them() {
+    async fn fewer_windowed_runs_than_partitions_are_padded_not_spread_across_them() {
         // Two files sharing key 99999 make two windowed runs; three partitions are asked
         // for. A round-robin between a window and its files would apply the windows to
-        // other rows: the groups must still be counted once each.
+        // other rows, and one above them would bring back the two phases: the third
+        // partition is an empty run instead, and the groups are counted once each.
         let statements = [
             "SET datafusion.execution.target_partitions = 3",
             "CREATE TABLE t AS SELECT value AS k, value % 7 AS v FROM range(0, 100000) \
@@ -250,9 +251,11 @@ mod tests {
         let by_key = "SELECT k, sum(v) AS s, count(*) AS n FROM t GROUP BY k";
         let plan = query_text(&session, &format!("EXPLAIN {by_key}")).await;
         assert!(
-            plan.contains("key_windows=[(, 99999], (99999, ]]"),
+            plan.contains("key_windows=[(, 99999], (99999, ], (199999, ]]"),
             "{plan}"
         );
+        assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
+        assert!(!plan.contains("RepartitionExec"), "{plan}");
         let below_windows = plan
             .lines()
             .skip_while(|line| !line.contains("PlainScanExec"))
@@ -325,6 +328,14 @@ mod tests {
             cut_on(&one_key, 2, 2, true).map(|(sizes, splits, _)| (sizes, splits)),
             Some((vec![4, 1], vec![21]))
         );
+        // Two runs for three partitions on two threads: an empty third run, of the keys
+        // above the last file's. On three threads, no ranges: a third of the cores idle.
+        let two = [(0, 9, 100), (10, 19, 100)];
+        assert_eq!(
+            cut_on(&two, 3, 2, false),
+            Some((vec![1, 1, 0], vec![10, 20], None))
+        );
+        assert_eq!(cut_on(&two, 3, 3, false), None);
         // Overlapping files, or one file: no ranges.
         assert_eq!(cut(&[(0, 9, 100), (5, 15, 100)], 2), None);
         assert_eq!(cut_on(&[(0, 9, 100), (5, 15, 100)], 2, 2, true), None);

@@ -264,10 +264,11 @@ fn threads() -> usize {
 /// one's min) or, for an integer key the scan can window, between files that share their
 /// boundary key: a writer that rolls files at row groups leaves one wherever an order's
 /// lines straddle the roll (BENCHMARKS.md, change 32). No key is in two runs' windows; each
-/// cut is the allowed one nearest an even share of the bytes. `None` when files overlap,
-/// fewer than two runs can be cut, or a run holds over `MAX_RANGE_IMBALANCE` of its share. The
-/// share is of the `threads` that run the runs, when fewer than them: 3 runs of 104, 104
-/// and 24 MB (SF1 lineitem) take 2 threads no longer than 116 MB each would.
+/// cut is the allowed one nearest an even share of the bytes. Runs fewer than `partitions`
+/// but not than `threads` are followed by empty ones. `None` when files overlap, fewer than
+/// two runs can be cut, or than `threads`, or a run holds over `MAX_RANGE_IMBALANCE` of its
+/// share. The share is of the `threads` that run the runs, when fewer than them: 3 runs of
+/// 104, 104 and 24 MB (SF1 lineitem) take 2 threads no longer than 116 MB each would.
 fn ranges(
     files: Vec<BoundedFile>,
     columns: usize,
@@ -338,7 +339,7 @@ fn ranges(
         return None;
     }
     let shared: Vec<Option<i64>> = cuts.iter().map(|&i| cuttable[i].flatten()).collect();
-    let split_points = cuts
+    let mut split_points = cuts
         .iter()
         .zip(&shared)
         .map(|(&i, shared)| {
@@ -354,6 +355,8 @@ fn ranges(
             Some(SplitPoint::new(vec![first]))
         })
         .collect::<Option<Vec<_>>>()?;
+    // The largest key: files are in key order and do not overlap.
+    let max = files.last()?.1.clone();
     let mut groups = vec![Vec::new(); runs];
     let mut run = 0;
     for (i, (min, max, file)) in files.into_iter().enumerate() {
@@ -367,7 +370,7 @@ fn ranges(
         }
         groups[run].push(with_bounds(min, max, file, columns));
     }
-    let windows = shared.iter().any(Option::is_some).then(|| {
+    let mut windows: Option<Vec<KeyWindow>> = shared.iter().any(Option::is_some).then(|| {
         (0..runs)
             .map(|r| KeyWindow {
                 after: r.checked_sub(1).and_then(|c| shared[c]),
@@ -375,6 +378,29 @@ fn ranges(
             })
             .collect()
     });
+    if runs < partitions {
+        // Fewer runs than partitions: DataFusion would deal the runs' batches round-robin
+        // to the partitions it wants, and aggregate in two phases again (TPC-H SF1 q18 1.3x
+        // slower over two `lineitem` files for three partitions). With a run for each
+        // thread, the partitions left over are empty runs of the keys above the last file's.
+        if runs < threads {
+            return None;
+        }
+        let mut next = max.clone();
+        for _ in runs..partitions {
+            next = next
+                .add_checked(ScalarValue::new_one(&next.data_type()).ok()?)
+                .ok()?;
+            split_points.push(SplitPoint::new(vec![next.clone()]));
+            groups.push(Vec::new());
+            if let Some(windows) = windows.as_mut() {
+                windows.push(KeyWindow {
+                    after: integer(&max),
+                    through: None,
+                });
+            }
+        }
+    }
     Some((
         groups.into_iter().map(FileGroup::new).collect(),
         split_points,
