@@ -654,6 +654,7 @@ mod tests {
             columns: [("o_orderdate".to_string(), bounds)].into(),
             first_column_bounds: None,
             distinct: Default::default(),
+            files: None,
         };
         // q10: 1993-10-01 ≤ o_orderdate < 1994-01-01, 92 of 2556 days.
         let q10 = col("o_orderdate")

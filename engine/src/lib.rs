@@ -40,6 +40,7 @@ mod shared_avgs;
 mod shared_subplans;
 mod sorted_scan;
 mod split;
+mod table_files;
 #[cfg(test)]
 mod test_util;
 mod type_marks;

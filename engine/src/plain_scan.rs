@@ -7,7 +7,8 @@
 //! (deletion vectors, column mapping, partition columns, type widening: reader version 1,
 //! no partition columns) only needs the file-id column dropped and the table's nullability
 //! stamped, which `PlainScanExec` does in O(columns) per batch. delta-rs has no switch for
-//! this, hence our own node; anything else keeps delta-rs's.
+//! this, hence our own node; anything else keeps delta-rs's. A plain table's scan is now
+//! built by table_files.rs, without the file-id column, and `PlainScanExec` only stamps it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -180,7 +181,7 @@ impl PlainScanExec {
         self
     }
 
-    fn keyed(mut self, key_order: Option<Arc<KeyOrder>>) -> Self {
+    pub(crate) fn keyed(mut self, key_order: Option<Arc<KeyOrder>>) -> Self {
         self.key_order = key_order;
         self
     }
@@ -308,8 +309,9 @@ impl ExecutionPlan for PlainScanExec {
             }
             let out = batch.and_then(|batch| {
                 let _timer = metrics.elapsed_compute().timer();
+                // Delta's scan adds a file-id column after the table's; ours does not.
                 let mut columns = batch.columns().to_vec();
-                columns.pop();
+                columns.truncate(schema.fields().len());
                 let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
                 let mut out =
                     RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;

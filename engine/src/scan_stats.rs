@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
+use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
 use parking_lot::Mutex;
 
 use async_trait::async_trait;
@@ -35,6 +36,8 @@ pub(crate) struct TableStats {
     pub first_column_bounds: Option<HashMap<String, (ScalarValue, ScalarValue)>>,
     /// A small table's string columns' distinct values, counted once (distinct_counts.rs).
     pub distinct: std::sync::OnceLock<HashMap<String, usize>>,
+    /// The version's files, which a plain table's scans are built from (table_files.rs).
+    pub files: Option<crate::table_files::TableFiles>,
 }
 
 /// A table version's statistics never change, and every query (and every pg_attribute
@@ -77,6 +80,18 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
                     .next()
                     .and_then(|f| file_bounds(&actions, f.name())),
                 distinct: Default::default(),
+                files: snapshot
+                    .schema()
+                    .as_ref()
+                    .try_into_arrow()
+                    .ok()
+                    .and_then(|schema| {
+                        crate::table_files::TableFiles::from_log(
+                            &actions,
+                            delta.table_url(),
+                            &schema,
+                        )
+                    }),
             })
             .unwrap_or_default(),
     );
@@ -219,6 +234,10 @@ impl TableProvider for WithColumnStats {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
+        if self.own_scan().is_some() {
+            // The scan prunes files and row groups by them; FilterExec applies them.
+            return Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()]);
+        }
         self.inner.supports_filters_pushdown(filters)
     }
 
@@ -229,18 +248,29 @@ impl TableProvider for WithColumnStats {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let plan = self.inner.scan(state, projection, filters, limit).await?;
-        let plan = self.tuned(plan)?;
-        if !self.plain {
-            return Ok(plan);
-        }
         let key_order = self.sorted_by.as_ref().map(|column| {
             Arc::new(crate::plain_scan::KeyOrder {
                 column: column.clone(),
                 stats: Arc::clone(&self.stats),
             })
         });
-        let plan = crate::plain_scan::replace(plan, key_order);
+        let plan = if let Some(files) = self.own_scan() {
+            let schema = self.inner.schema();
+            let out = match projection {
+                Some(columns) => Arc::new(schema.project(columns)?),
+                None => Arc::clone(&schema),
+            };
+            let plan = crate::table_files::scan(state, files, &schema, projection, filters, limit)?;
+            let plan = self.tuned(plan)?;
+            Arc::new(crate::plain_scan::PlainScanExec::new(plan, out).keyed(key_order)) as _
+        } else {
+            let plan = self.inner.scan(state, projection, filters, limit).await?;
+            let plan = self.tuned(plan)?;
+            if !self.plain {
+                return Ok(plan);
+            }
+            crate::plain_scan::replace(plan, key_order)
+        };
         Ok(match &self.sorted_by {
             Some(column) => crate::sorted_scan::declare(
                 plan,
@@ -254,6 +284,11 @@ impl TableProvider for WithColumnStats {
 }
 
 impl WithColumnStats {
+    /// The files a plain table's scan is built from by Abacus itself.
+    fn own_scan(&self) -> Option<&crate::table_files::TableFiles> {
+        self.plain.then_some(self.stats.files.as_ref()).flatten()
+    }
+
     /// `plan` with its Parquet scan rebuilt once: the table's column statistics in it, and
     /// readers that keep page indexes in the cache (page_index.rs).
     fn tuned(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
@@ -382,11 +417,19 @@ mod tests {
             .execute_one("SET datafusion.explain.show_statistics = true")
             .await
             .unwrap();
-        let plan = crate::test_util::query_text(&session, "EXPLAIN SELECT id FROM t").await;
-        let scan = plan
-            .lines()
-            .find(|l| l.contains("DataSourceExec"))
-            .expect("a Parquet scan");
-        assert!(scan.contains("Rows=Exact(1000), Bytes=Absent"), "{scan}");
+        let scan = |sql: &'static str| {
+            let session = &session;
+            async move {
+                let plan = crate::test_util::query_text(session, sql).await;
+                let scan = plan.lines().find(|l| l.contains("DataSourceExec"));
+                scan.expect("a Parquet scan").to_string()
+            }
+        };
+        // One 8-byte column: its own size, which DataFusion knows exactly.
+        let id = scan("EXPLAIN SELECT id FROM t").await;
+        assert!(id.contains("Rows=Exact(1000), Bytes=Exact(8000)"), "{id}");
+        // With a string column: unknown, not the files' size.
+        let both = scan("EXPLAIN SELECT id, note FROM t").await;
+        assert!(both.contains("Rows=Exact(1000), Bytes=Absent"), "{both}");
     }
 }
