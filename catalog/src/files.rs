@@ -65,25 +65,13 @@ pub fn writer_properties(columns: &Schema) -> WriterProperties {
 /// DELTA_BINARY_PACKED encodes (parquet's `arrow_to_parquet_type`).
 fn stored_as_integers(data_type: &DataType) -> bool {
     match data_type {
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64
-        | DataType::Date32
-        | DataType::Date64
-        | DataType::Time32(_)
-        | DataType::Time64(_)
-        | DataType::Timestamp(_, _)
-        | DataType::Duration(_) => true,
         DataType::Decimal32(precision, _)
         | DataType::Decimal64(precision, _)
         | DataType::Decimal128(precision, _)
         | DataType::Decimal256(precision, _) => *precision <= 18,
-        _ => false,
+        // Twelve bytes, FIXED_LEN_BYTE_ARRAY.
+        DataType::Interval(_) => false,
+        other => other.is_integer() || other.is_temporal(),
     }
 }
 

@@ -234,24 +234,10 @@ fn as_bounds(stats: &Statistics, schema: &Schema) -> Statistics {
     use datafusion::arrow::datatypes::DataType;
     let mut exact = stats.clone();
     for (column, field) in exact.column_statistics.iter_mut().zip(schema.fields()) {
-        let bounded = matches!(
-            field.data_type(),
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-                | DataType::UInt64
-                | DataType::Date32
-                | DataType::Date64
-                | DataType::Decimal32(_, _)
-                | DataType::Decimal64(_, _)
-                | DataType::Decimal128(_, _)
-                | DataType::Decimal256(_, _)
-                | DataType::Boolean
-        );
+        let t = field.data_type();
+        let bounded = t.is_integer()
+            || t.is_decimal()
+            || matches!(t, DataType::Date32 | DataType::Date64 | DataType::Boolean);
         if !bounded {
             *column = ColumnStatistics::new_unknown();
             continue;
