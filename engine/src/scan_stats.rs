@@ -42,13 +42,13 @@ pub(crate) struct TableStats {
 
 /// A table version's statistics never change, and every query (and every pg_attribute
 /// walk) opens its tables again: computed once per table version, process-wide.
-/// The key is the table's URL, version and schema: a table dropped and created again under
-/// its name restarts at version 0. Stale bounds of a same-shaped table would only skew
-/// estimates (they are inexact, so never used to answer a query), not results.
+/// The key is the table's URL, its Delta table id, version and schema: a table dropped and
+/// created again under its name restarts at version 0, and its scans must not read the old
+/// table's file list (table_files.rs); the new table has a new id.
 static BY_VERSION: LazyLock<Mutex<HashMap<VersionKey, Arc<TableStats>>>> =
     LazyLock::new(Default::default);
 
-/// Table URL, version, schema.
+/// Table URL and id, version, schema.
 type VersionKey = (String, u64, String);
 
 /// The column statistics of `delta`'s loaded version; empty without a snapshot (then the
@@ -61,7 +61,7 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
         return Arc::default();
     };
     let key = (
-        delta.table_url().to_string(),
+        format!("{} {}", delta.table_url(), snapshot.metadata().id()),
         version,
         format!("{:?}", snapshot.schema()),
     );

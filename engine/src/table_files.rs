@@ -298,4 +298,21 @@ mod tests {
         let expected = 3000 - (2500..3000).filter(|k| k % 7 == 0).count();
         assert!(answer.contains(&format!("| {expected} ")), "{answer}");
     }
+
+    /// A table dropped and created again under its name, with the same columns, restarts at
+    /// version 0: its scans read its own files, not the file list of the table before.
+    #[tokio::test]
+    async fn a_table_created_again_is_read_from_its_own_files() {
+        let (_dir, _db, session) =
+            session_after(&["CREATE TABLE t AS SELECT value AS k FROM range(0, 10)"]).await;
+        let sum = "SELECT sum(k) AS s FROM t";
+        assert!(query_text(&session, sum).await.contains("| 45 "));
+        session.execute_one("DROP TABLE t").await.unwrap();
+        session
+            .execute_one("CREATE TABLE t AS SELECT value AS k FROM range(100, 110)")
+            .await
+            .unwrap();
+        let answer = query_text(&session, sum).await;
+        assert!(answer.contains("| 1045 "), "{answer}");
+    }
 }
