@@ -12,7 +12,7 @@ mod views;
 pub use error::{Error, Result};
 pub use history::HistoryEntry;
 pub use layout::{validate_name, DataDir, DEFAULT_SCHEMA};
-pub use tables::{Catalog, TableVersion, WriteOutcome};
+pub use tables::{arrow_columns, Catalog, TableVersion, WriteOutcome};
 pub use users::{make_verifier, ScramVerifier, UserRecord};
 pub use views::ViewStore;
 

@@ -48,14 +48,19 @@ fn qualified(schema: &str, table: &str) -> String {
     format!("{schema}.{table}")
 }
 
-/// `delta`'s columns as Arrow types, for the encodings of the files a rewrite adds; no
-/// columns (every column as Parquet's defaults write it) if the log has none Arrow reads.
-fn table_columns(delta: &DeltaTable) -> Schema {
+/// `delta`'s loaded version's columns as Arrow types; `None` without a snapshot or when a
+/// column has no Arrow type (delta-rs's `arrow_schema` panics then).
+pub fn arrow_columns(delta: &DeltaTable) -> Option<Schema> {
     delta
         .snapshot()
         .ok()
         .and_then(|snapshot| snapshot.schema().as_ref().try_into_arrow().ok())
-        .unwrap_or_else(Schema::empty)
+}
+
+/// `delta`'s columns, for the encodings of the files a rewrite adds; no columns (every
+/// column as Parquet's defaults write it) if the log has none Arrow reads.
+fn table_columns(delta: &DeltaTable) -> Schema {
+    arrow_columns(delta).unwrap_or_else(Schema::empty)
 }
 
 impl Catalog {

@@ -33,14 +33,16 @@ use futures::FutureExt;
 pub(crate) fn caching_source(config: &FileScanConfig) -> Option<Arc<dyn FileSource>> {
     let source = config.file_source().downcast_ref::<ParquetSource>()?;
     let inner = source.parquet_file_reader_factory()?;
-    let factory = PageIndexReaders {
-        inner: Arc::clone(inner),
-    };
-    Some(Arc::new(
-        source
-            .clone()
-            .with_parquet_file_reader_factory(Arc::new(factory)),
-    ))
+    Some(Arc::new(source.clone().with_parquet_file_reader_factory(
+        page_index_readers(Arc::clone(inner)),
+    )))
+}
+
+/// `inner`'s readers, each asking for its footer with the page index.
+pub(crate) fn page_index_readers(
+    inner: Arc<dyn ParquetFileReaderFactory>,
+) -> Arc<dyn ParquetFileReaderFactory> {
+    Arc::new(PageIndexReaders { inner })
 }
 
 /// Wraps another factory's readers so that their footer comes with its page index.

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
 use parking_lot::Mutex;
 
 use async_trait::async_trait;
@@ -80,18 +79,9 @@ pub(crate) fn table_stats(delta: &deltalake::DeltaTable) -> Arc<TableStats> {
                     .next()
                     .and_then(|f| file_bounds(&actions, f.name())),
                 distinct: Default::default(),
-                files: snapshot
-                    .schema()
-                    .as_ref()
-                    .try_into_arrow()
-                    .ok()
-                    .and_then(|schema| {
-                        crate::table_files::TableFiles::from_log(
-                            &actions,
-                            delta.table_url(),
-                            &schema,
-                        )
-                    }),
+                files: abacus_catalog::arrow_columns(delta).and_then(|schema| {
+                    crate::table_files::TableFiles::from_log(&actions, delta.table_url(), &schema)
+                }),
             })
             .unwrap_or_default(),
     );
@@ -260,8 +250,16 @@ impl TableProvider for WithColumnStats {
                 Some(columns) => Arc::new(schema.project(columns)?),
                 None => Arc::clone(&schema),
             };
-            let plan = crate::table_files::scan(state, files, &schema, projection, filters, limit)?;
-            let plan = self.tuned(plan)?;
+            let config =
+                crate::table_files::scan(state, files, &schema, projection, filters, limit)?;
+            // Built with page-index readers already: only the table's statistics to add.
+            let config = match self.filled_statistics(&config) {
+                Some(statistics) => FileScanConfigBuilder::from(config)
+                    .with_statistics(statistics)
+                    .build(),
+                None => config,
+            };
+            let plan = DataSourceExec::from_data_source(config);
             Arc::new(crate::plain_scan::PlainScanExec::new(plan, out).keyed(key_order)) as _
         } else {
             let plan = self.inner.scan(state, projection, filters, limit).await?;

@@ -19,8 +19,9 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
-use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfig, FileScanConfigBuilder, ParquetSource,
+};
 use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
@@ -28,7 +29,6 @@ use datafusion::object_store::path::Path;
 use datafusion::object_store::ObjectMeta;
 use datafusion::physical_expr::conjunction_opt;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
-use datafusion::physical_plan::ExecutionPlan;
 use url::Url;
 
 /// A table version's data files, with what the log says of each.
@@ -136,10 +136,11 @@ fn file_column(
     stats
 }
 
-/// A Parquet scan of `table`'s columns `projection` of `schema` (the table provider's), with
-/// the files that `filters` may match: its rows are the table's, and the filters stay
-/// above it (the table answers them `Inexact`). The scan reads every column as nullable;
-/// `PlainScanExec` stamps the table's nullability.
+/// The Parquet scan config of `table`'s columns `projection` of `schema` (the table
+/// provider's), with the files that `filters` may match and readers that keep page indexes
+/// (page_index.rs): its rows are the table's, and the filters stay above it (the table
+/// answers them `Inexact`). The scan reads every column as nullable; `PlainScanExec`
+/// stamps the table's nullability.
 pub(crate) fn scan(
     state: &dyn Session,
     table: &TableFiles,
@@ -147,7 +148,7 @@ pub(crate) fn scan(
     projection: Option<&Vec<usize>>,
     filters: &[Expr],
     limit: Option<usize>,
-) -> Result<Arc<dyn ExecutionPlan>> {
+) -> Result<FileScanConfig> {
     let read_schema = Arc::new(Schema::new(
         schema
             .fields()
@@ -179,9 +180,8 @@ pub(crate) fn scan(
     let metadata_cache = state.runtime_env().cache_manager.get_file_metadata_cache();
     let mut source = ParquetSource::new(Arc::clone(&read_schema))
         .with_table_parquet_options(state.table_options().parquet.clone())
-        .with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(
-            store,
-            metadata_cache,
+        .with_parquet_file_reader_factory(crate::page_index::page_index_readers(Arc::new(
+            CachedParquetFileReaderFactory::new(store, metadata_cache),
         )));
     if let Some(predicate) = predicate {
         source = source.with_predicate(predicate);
@@ -192,13 +192,14 @@ pub(crate) fn scan(
         files.iter().filter_map(|f| f.statistics.as_deref()),
         &read_schema,
     )?;
-    let config = FileScanConfigBuilder::new(table.store.clone(), Arc::new(source))
-        .with_statistics(statistics)
-        .with_file_groups(vec![FileGroup::new(files)])
-        .with_projection_indices(projection.cloned())?
-        .with_limit(limit)
-        .build();
-    Ok(DataSourceExec::from_data_source(config))
+    Ok(
+        FileScanConfigBuilder::new(table.store.clone(), Arc::new(source))
+            .with_statistics(statistics)
+            .with_file_groups(vec![FileGroup::new(files)])
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build(),
+    )
 }
 
 /// Per file, whether `predicate` may hold in it; `None` (keep all) when its statistics
