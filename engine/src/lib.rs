@@ -38,6 +38,7 @@ mod session;
 mod settings;
 mod shared_avgs;
 mod shared_subplans;
+mod small_groups;
 mod sorted_scan;
 mod split;
 mod table_files;

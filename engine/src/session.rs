@@ -672,6 +672,7 @@ fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync
         Arc::new(crate::decimals::DecimalArithmetic) as _,
         Arc::new(crate::dynamic_filters::DynamicFilterScans) as _,
         Arc::new(crate::shared_subplans::ShareSubplans) as _,
+        Arc::new(crate::small_groups::SmallGroupAggregates) as _,
     ]);
     rules
 }
