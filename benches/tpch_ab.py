@@ -14,6 +14,12 @@ A setting is compared the same way: one binary twice, `--setup-b` run on B's con
 
 A table layout is compared with `--db-b`: B's servers read another data directory, loaded by
 the binary that writes the new layout (`abacus --data DIR -c "COPY t FROM 'x.parquet'"`).
+
+Other statements over the same tables are compared with `--sql`, once for each (named s1,
+s2, … in the table), in place of TPC-H's queries:
+
+    python3 benches/tpch_ab.py --db DIR --sql "SELECT l_shipmode, count(*) FROM lineitem
+        GROUP BY l_shipmode" OLD_BIN NEW_BIN
 """
 import argparse
 import os
@@ -32,9 +38,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", help="subset, e.g. 1,17,18")
     ap.add_argument("--setup-b", help="SQL run once on each B server's connection (SET …; SET …)")
+    ap.add_argument("--sql", action="append", help="a statement to compare instead of TPC-H's")
     args = ap.parse_args()
     names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
         else QUERIES
+    statements = {name: open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
+                  for name in names}
+    if args.sql:
+        statements = {f"s{i}": sql for i, sql in enumerate(args.sql, 1)}
     labels = ["A", "B", "A'", "B'"]
     dbs = (args.db, args.db_b or args.db)
     servers = [AbacusServe(b, dbs[i % 2], args.threads)
@@ -46,8 +57,7 @@ def main():
         totals = [0.0] * 4
         print("| query | " + " | ".join(f"{l} s" for l in labels) + " | B/A | A'/A | B'/A |")
         print("|---" * 8 + "|")
-        for name in names:
-            sql = open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
+        for name, sql in statements.items():
             counts = {server.run(name, sql)["rows"] for server in servers}
             if len(counts) != 1:
                 raise SystemExit(f"{name}: the servers returned different row counts {counts}")

@@ -202,7 +202,9 @@ fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<
 }
 
 /// The rest of a partition's input, as a leaf under DataFusion's `AggregateExec`; executed
-/// once, by that aggregate.
+/// once, by that aggregate. Written here because DataFusion's `StreamingTableExec` serves a
+/// partition by its index and would need placeholders for every partition before this one,
+/// and its streams are made anew at each `execute`, where this one exists once.
 struct HandoffExec {
     input: Mutex<Option<SendableRecordBatchStream>>,
     properties: Arc<PlanProperties>,
