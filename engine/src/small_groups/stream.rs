@@ -15,7 +15,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::aggregates::{aggregate_expressions, AggregateExec};
 use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, RecordOutput};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
@@ -79,8 +79,9 @@ impl Run {
         let timer = self.metrics.elapsed_compute().timer();
         let ours = grouping.emit(self.context.session_config().batch_size())?;
         timer.done();
-        let rows = ours.iter().map(|b| b.num_rows()).sum();
-        self.metrics.record_output(rows);
+        for batch in &ours {
+            batch.record_output(&self.metrics);
+        }
         self.metrics.done();
         let ours = stream::iter(ours.into_iter().map(Ok));
         let Some(pending) = handoff else {

@@ -58,4 +58,14 @@ async fn short_keys_group_as_datafusion_groups_them() {
         plan.contains("SmallGroupsAggregateExec: mode=Partial, gby=[s@"),
         "{plan}"
     );
+    // EXPLAIN ANALYZE counts the node's output like any other's.
+    let analyzed = query_text(&session, &format!("EXPLAIN ANALYZE {}", queries[0])).await;
+    let line = analyzed
+        .lines()
+        .find(|l| l.contains("SmallGroupsAggregateExec"))
+        .unwrap_or_else(|| panic!("{analyzed}"));
+    assert!(
+        line.contains("output_rows=") && !line.contains("output_batches=0,"),
+        "{line}"
+    );
 }
