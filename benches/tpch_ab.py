@@ -42,10 +42,11 @@ def main():
     args = ap.parse_args()
     names = [f"q{q.strip().lstrip('q')}" for q in args.queries.split(",")] if args.queries \
         else QUERIES
-    statements = {name: open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
-                  for name in names}
     if args.sql:
         statements = {f"s{i}": sql for i, sql in enumerate(args.sql, 1)}
+    else:
+        statements = {name: open(os.path.join(HERE, "tpch", "queries", f"{name}.sql")).read()
+                      for name in names}
     labels = ["A", "B", "A'", "B'"]
     dbs = (args.db, args.db_b or args.db)
     servers = [AbacusServe(b, dbs[i % 2], args.threads)
